@@ -1,0 +1,76 @@
+/*
+ * base.h - types and invariants every memvirt component shares.
+ * Header-only; the one place the address glossary lives.
+ */
+#ifndef MEMVIRT_BASE_H
+#define MEMVIRT_BASE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/*
+ * Glossary
+ *   gva - guest-virtual address (what guest code dereferences)
+ *   gpa - guest-physical address (what the guest's page tables point at)
+ *   hpa - host-physical address (an offset into the host memory model)
+ *   gfn - guest frame number, gpa >> 12
+ *   hfn - host frame number, hpa >> 12
+ *   gpte/spte/epte - an entry of a guest, shadow or EPT table
+ *
+ * The typedefs are documentation, not type safety: C gives none for
+ * integers. Interfaces name them so a reader knows which space an
+ * address lives in.
+ */
+typedef uint64_t gva_t;
+typedef uint64_t gpa_t;
+typedef uint64_t hpa_t;
+typedef uint64_t gfn_t;
+typedef uint64_t hfn_t;
+
+#define PAGE_SHIFT	12
+#define PAGE_SIZE	(UINT64_C(1) << PAGE_SHIFT)
+#define PAGE_MASK	(~(PAGE_SIZE - 1))
+
+/* Page sizes by the level of the leaf entry that maps them. */
+#define LEVEL_4K	1
+#define LEVEL_2M	2
+#define LEVEL_1G	3
+#define LEVEL_SHIFT(l)	(PAGE_SHIFT + 9 * ((unsigned)(l) - 1))
+#define LEVEL_SIZE(l)	(UINT64_C(1) << LEVEL_SHIFT(l))
+
+#define KiB	(UINT64_C(1) << 10)
+#define MiB	(UINT64_C(1) << 20)
+#define GiB	(UINT64_C(1) << 30)
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#else
+#define likely(x)	(x)
+#define unlikely(x)	(x)
+#endif
+
+/*
+ * BUG_ON: an invariant of the engine itself is broken. Never used for bad
+ * input (that is an error return) nor for guest misbehaviour (that is an
+ * architectural fault). Prints "function: reason" and aborts.
+ */
+#define BUG_ON(cond, reason)						\
+	do {								\
+		if (unlikely(cond)) {					\
+			fprintf(stderr, "BUG: %s: %s\n", __func__, reason); \
+			abort();					\
+		}							\
+	} while (0)
+
+/* Expensive self-checks, compiled in only with -Ddebug_checks=true. */
+#ifdef MEMVIRT_DEBUG_CHECKS
+#define DEBUG_CHECKS 1
+#else
+#define DEBUG_CHECKS 0
+#endif
+
+#endif /* MEMVIRT_BASE_H */

@@ -1,0 +1,364 @@
+/*
+ * mmu.h - the pluggable MMU layer: the TLB model, paging-structure caches,
+ * host physical memory, the mmu_ops interface every backend implements,
+ * and the native backend.
+ */
+#ifndef MEMVIRT_MMU_H
+#define MEMVIRT_MMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "walker.h"
+
+/* ------------------------------------------------------------------ */
+/* Tagged set-associative caches: TLB arrays, PSC levels, nested TLB.  */
+/* ------------------------------------------------------------------ */
+
+/* Context tag of a cached translation: VPID in bits 31:16, PCID in 15:0. */
+#define TC_CTX(vpid, pcid)	(((uint32_t)(vpid) << 16) | (uint32_t)(pcid))
+#define TC_CTX_VPID(ctx)	((uint16_t)((ctx) >> 16))
+#define TC_CTX_PCID(ctx)	((uint16_t)((ctx) & 0xfff))
+
+#define TCE_VALID	(1u << 0)
+#define TCE_GLOBAL	(1u << 1)	/* matches every PCID of its VPID */
+#define TCE_DIRTY	(1u << 2)	/* D was set when cached: writes may hit */
+
+struct tc_entry {
+	uint64_t	key;	/* addr >> LEVEL_SHIFT(level) */
+	uint64_t	val;	/* page base hpa (TLB), table address (PSC) */
+	uint64_t	lru;	/* stamp of last use, from tc->clock */
+	uint32_t	ctx;	/* TC_CTX(vpid, pcid) */
+	uint32_t	gen;	/* bumped when the slot is replaced or invalidated */
+	uint8_t		level;	/* page size (TLB) or level of the cached entry (PSC) */
+	uint8_t		rights;	/* RIGHT_* */
+	uint8_t		flags;	/* TCE_* */
+	uint8_t		allow;	/* TLB: bit ACC_IDX(acc) set when the access may hit */
+};
+
+enum tc_repl {
+	TC_REPL_LRU = 0,	/* true LRU by use stamp */
+	TC_REPL_RANDOM,		/* deterministic xorshift, seeded per cache */
+};
+
+struct tc_geom {
+	uint32_t	entries;	/* 0: the array does not exist */
+	uint32_t	ways;		/* entries == ways: fully associative */
+	uint8_t		sizes;		/* TLB: bitmask of levels held (1 << LEVEL_4K | ...) */
+	uint8_t		repl;		/* enum tc_repl */
+};
+
+struct tc {
+	struct tc_entry	*e;		/* sets * ways entries, set-major */
+	uint32_t	sets;		/* power of two */
+	uint32_t	ways;
+	uint8_t		sizes;
+	uint8_t		repl;
+	uint64_t	rng;		/* TC_REPL_RANDOM state */
+	uint64_t	*clock;		/* shared LRU clock of the owner */
+};
+
+/* tc_init - allocate a cache of geometry g. Returns 0 or -errno (-EINVAL
+ * when entries is not ways times a power of two). An entries == 0 geometry
+ * gives an empty cache on which every lookup misses. */
+int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock);
+void tc_destroy(struct tc *c);
+
+/* tc_find - the valid entry of page size `level` holding addr under ctx
+ * (global entries match any PCID of ctx's VPID when match_global), marked
+ * used; NULL if none. */
+struct tc_entry *tc_find(struct tc *c, uint64_t addr, unsigned level,
+			 uint32_t ctx, bool match_global);
+
+/* tc_insert - claim the slot for (addr, level, ctx): a matching valid
+ * entry is reused, else an invalid way, else the victim chosen by the
+ * replacement policy. key/level/ctx/lru/VALID are set, gen bumped;
+ * the caller fills val, rights, flags, allow. */
+struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
+			   uint32_t ctx);
+
+/* tc_invalidate_entry - drop one entry (gen bumped). */
+void tc_invalidate_entry(struct tc_entry *e);
+
+/* ------------------------------------------------------------------ */
+/* The TLB model                                                        */
+/* ------------------------------------------------------------------ */
+
+#define TLB_MAX_ARRAYS	4
+#define TLB_MEMO_SIZE	512	/* direct-mapped lookaside of L1 hits; power of two */
+
+/*
+ * Access index: which of the six access kinds (user/supervisor x
+ * read/write/fetch) an access is. A TLB entry's `allow` has bit ACC_IDX
+ * set when that access may complete from the entry under the current
+ * paging mode (CR0.WP, CR4.SMEP/SMAP, RFLAGS.AC) and dirty state.
+ */
+#define ACC_IDX(acc)	((((acc) & ACC_USER) ? 3u : 0u) +			\
+			 (((acc) & ACC_WRITE) ? 1u : ((acc) & ACC_FETCH) ? 2u : 0u))
+
+struct tlb_config {
+	struct tc_geom	l1[TLB_MAX_ARRAYS];	/* first level, looked up in parallel */
+	struct tc_geom	l2[TLB_MAX_ARRAYS];	/* second level (STLB) */
+	struct tc_geom	psc[3];		/* [0] PDE cache, [1] PDPTE cache, [2] PML4E cache */
+};
+
+struct tlb_memo {
+	uint64_t	vpn;	/* va >> 12 */
+	struct tc_entry	*e;	/* the L1 entry that hit */
+	uint32_t	gen;	/* e->gen when memoized */
+	hpa_t		hpa;	/* hpa of this 4K piece of the page */
+};
+
+/* Where a lookup found its translation. */
+enum tlb_where { TLB_MISS = 0, TLB_L1, TLB_L2 };
+
+/* Paging-structure caches over one address space (linear or guest-physical). */
+struct psc {
+	struct tc	c[3];		/* [0]: level-2 entries (PDE), [1]: PDPTE, [2]: PML4E */
+};
+
+struct tlb {
+	struct tlb_memo	memo[TLB_MEMO_SIZE];
+	uint64_t	clock;
+	uint32_t	ctx;			/* TC_CTX(current vpid, current pcid) */
+	struct tc	l1[TLB_MAX_ARRAYS];
+	struct tc	l2[TLB_MAX_ARRAYS];
+	unsigned	n_l1, n_l2;
+	struct psc	psc;
+	/* mode bits the allow masks were computed under */
+	bool		wp, smep, smap, ac;
+	struct tc_entry	memo_dummy;		/* memo slots point here when empty */
+};
+
+struct tlb_fill {
+	gva_t		va;
+	hpa_t		hpa;		/* page base of the translation */
+	uint8_t		level;		/* page size; splintered to what each array holds */
+	uint8_t		rights;		/* RIGHT_* */
+	bool		global;
+	bool		dirty;
+};
+
+int tlb_init(struct tlb *t, const struct tlb_config *cfg);
+void tlb_destroy(struct tlb *t);
+
+/* tlb_set_context - switch the current VPID/PCID (entries stay). */
+void tlb_set_context(struct tlb *t, uint16_t vpid, uint16_t pcid);
+
+/* tlb_set_mode - paging-mode bits that decide what an entry allows;
+ * recomputes every entry's allow mask. */
+void tlb_set_mode(struct tlb *t, bool wp, bool smep, bool smap, bool ac);
+
+/*
+ * tlb_hit_fast - the hot path: a memoized L1 hit for va allowing access
+ * index idx. Exactly equivalent to an L1 hit (same entry, same LRU
+ * update); NULL means "do the full lookup", not "miss".
+ */
+static inline struct tlb_memo *tlb_hit_fast(struct tlb *t, gva_t va, unsigned idx)
+{
+	uint64_t vpn = va >> PAGE_SHIFT;
+	struct tlb_memo *m = &t->memo[vpn & (TLB_MEMO_SIZE - 1)];
+
+	if (likely(m->vpn == vpn && m->e->gen == m->gen &&
+		   ((m->e->allow >> idx) & 1u))) {
+		m->e->lru = ++t->clock;
+		return m;
+	}
+	return NULL;
+}
+
+/*
+ * tlb_lookup - full lookup: L1 arrays, then L2 (an L2 hit refills L1).
+ * Returns the memo slot now holding the translation (valid until the next
+ * TLB change) and sets *where; NULL with *where = TLB_MISS when no entry
+ * allows the access (absent, or present without the right or without D
+ * for a write: the hardware then walks).
+ */
+struct tlb_memo *tlb_lookup(struct tlb *t, gva_t va, unsigned idx,
+			    enum tlb_where *where);
+
+/* tlb_fill - install a translation in L2 (if an array holds its size)
+ * and L1, replacing entries for the same page; returns the memo slot for
+ * f->va. */
+struct tlb_memo *tlb_fill(struct tlb *t, const struct tlb_fill *f);
+
+/* INVLPG: entries for va (every size) of the current PCID and global
+ * ones, and every PSC entry of the current PCID (SDM 4.10.4.1). */
+void tlb_invlpg(struct tlb *t, gva_t va);
+
+/* MOV to CR3 (flush) / INVPCID single-context: non-global entries of
+ * pcid in the current VPID, and its PSC entries; keep_global false also
+ * drops globals (INVPCID all-context semantics use tlb_flush_vpid). */
+void tlb_flush_pcid(struct tlb *t, uint16_t pcid, bool keep_global);
+
+/* Everything of one VPID, globals included (CR4.PGE toggle, INVVPID). */
+void tlb_flush_vpid(struct tlb *t, uint16_t vpid);
+
+/* Everything. */
+void tlb_flush_all(struct tlb *t);
+
+/*
+ * psc_lookup - longest match in the paging-structure caches for addr
+ * under ctx. Returns the level the walk may start at (1..3) with the
+ * table address and the rights accumulated above it, or 0 on no hit.
+ */
+unsigned psc_lookup(struct psc *p, uint64_t addr, uint32_t ctx,
+		    uint64_t *table, unsigned *rights);
+
+/* psc_fill - remember the non-leaf entry a walk used at `level` (2..4):
+ * it points to `table` with `rights` accumulated down to it. */
+void psc_fill(struct psc *p, uint64_t addr, uint32_t ctx, unsigned level,
+	      uint64_t table, unsigned rights);
+
+int psc_init(struct psc *p, const struct tc_geom g[3], uint64_t *clock);
+void psc_destroy(struct psc *p);
+void psc_flush_ctx(struct psc *p, uint32_t ctx);
+void psc_flush_vpid(struct psc *p, uint16_t vpid);
+void psc_flush_all(struct psc *p);
+
+/* ------------------------------------------------------------------ */
+/* Host physical memory and the MMU instance                          */
+/* ------------------------------------------------------------------ */
+
+/* The paging state of the guest, as a struct kvm_sregs would hold it. */
+struct mmu_sregs {
+	uint64_t	cr0;
+	uint64_t	cr3;
+	uint64_t	cr4;
+	uint64_t	efer;
+	uint64_t	rflags;
+	uint8_t		cpl;		/* 0 kernel, 3 user */
+};
+
+#define CR0_PE		(UINT64_C(1) << 0)
+#define CR0_WP		(UINT64_C(1) << 16)
+#define CR0_PG		(UINT64_C(1) << 31)
+#define CR3_PCID_MASK	UINT64_C(0xfff)
+#define CR3_NOFLUSH	(UINT64_C(1) << 63)
+#define CR4_PSE		(UINT64_C(1) << 4)
+#define CR4_PAE		(UINT64_C(1) << 5)
+#define CR4_PGE		(UINT64_C(1) << 7)
+#define CR4_LA57	(UINT64_C(1) << 12)
+#define CR4_PCIDE	(UINT64_C(1) << 17)
+#define CR4_SMEP	(UINT64_C(1) << 20)
+#define CR4_SMAP	(UINT64_C(1) << 21)
+#define EFER_LME	(UINT64_C(1) << 8)
+#define EFER_LMA	(UINT64_C(1) << 10)
+#define EFER_NXE	(UINT64_C(1) << 11)
+#define RFLAGS_AC	(UINT64_C(1) << 18)
+
+/* What a walk or a VMM handler did, for the cost model. Every field is an
+ * event that took place; the vCPU adds them up where it dispatches. */
+struct mmu_work {
+	uint32_t	walk_reads;	/* hardware walker entry reads */
+	uint32_t	walk_ad_writes;	/* hardware walker A/D writes */
+	uint32_t	psc_hits;	/* walks shortened by a PSC hit */
+	uint32_t	ntlb_hits;	/* EPT: nested TLB hits */
+	uint32_t	handler_reads;	/* VMM handler: table entries read */
+	uint32_t	handler_writes;	/* VMM handler: table entries written */
+};
+
+/* One TLB miss, handed to the backend. */
+struct mmu_fault {
+	/* inputs */
+	gva_t		va;
+	unsigned	access;		/* ACC_* */
+	unsigned	size;		/* bytes of the access (1, 2, 4, 8) */
+	uint64_t	store_val;	/* the value, for a write the VMM may emulate */
+
+	/* outputs: translation (MMU_OK) */
+	hpa_t		hpa;		/* page base */
+	unsigned	level;		/* TLB entry size (min of guest and host page) */
+	unsigned	rights;		/* RIGHT_* */
+	bool		global;
+	bool		dirty;
+
+	/* outputs: guest fault (MMU_FAULT) */
+	uint32_t	error_code;	/* #PF error code; CR2 = va */
+
+	/* outputs: exit (MMU_EXIT, MMU_EMULATED) */
+	unsigned	exit_reason;	/* EXIT_REASON_* of <asm/vmx.h> */
+	uint64_t	exit_qual;	/* exit qualification, as the VMCS holds it */
+
+	/* outputs: always */
+	struct mmu_work	work;
+	const char	*stop;		/* MMU_STOP: why the VM cannot go on */
+};
+
+enum mmu_result {
+	MMU_OK = 0,	/* translation in hpa/level/rights: fill the TLB */
+	MMU_FAULT,	/* deliver #PF(error_code) to the guest */
+	MMU_EXIT,	/* the VMM handled an exit; retry the access */
+	MMU_EMULATED,	/* the VMM handled an exit and completed the access */
+	MMU_STOP,	/* the VM cannot continue (e.g. EPT misconfiguration) */
+};
+
+/* Host physical memory: one host allocation, hpa = offset into it. */
+struct hmem {
+	uint8_t		*base;		/* host pointer to hpa 0 */
+	uint64_t	size;		/* bytes */
+	uint64_t	guest_size;	/* bytes of guest RAM (gpa space) */
+	uint64_t	vmm_next;	/* next free hpa of the VMM's region */
+	uint64_t	vmm_end;
+	uint64_t	vmm_pages;	/* 4K table pages the VMM has allocated */
+};
+
+struct mmu_costs;
+struct mmu;
+
+struct mmu_ops {
+	const char	*name;
+	const char	*desc;
+	/* set up backend state in m->priv; returns 0 or -errno */
+	int		(*init)(struct mmu *m);
+	void		(*destroy)(struct mmu *m);
+	/* translate after a TLB miss */
+	enum mmu_result	(*fill)(struct mmu *m, struct mmu_fault *f);
+	/* guest wrote CR3 (after the architectural TLB effects); may exit.
+	 * NULL: no interception. */
+	enum mmu_result	(*write_cr3)(struct mmu *m, struct mmu_fault *f);
+	/* guest executed INVLPG va (after the TLB effects); NULL: none */
+	enum mmu_result	(*invlpg)(struct mmu *m, struct mmu_fault *f);
+	/* guest memory as the VMM reaches it (gpa -> host pointer), for
+	 * guest-physical accesses with paging off; NULL if unbacked */
+	enum mmu_result	(*phys)(struct mmu *m, struct mmu_fault *f);
+};
+
+struct mmu {
+	const struct mmu_ops	*ops;
+	void			*priv;		/* backend state */
+	struct tlb		tlb;
+	struct mmu_sregs	sregs;		/* guest paging state */
+	struct walk_mode	mode;		/* derived from sregs */
+	struct hmem		hmem;
+	unsigned		guest_level;	/* page size the guest OS maps user data with */
+	unsigned		host_level;	/* page size the VMM backs guest RAM with */
+	const struct mmu_costs	*costs;
+	uint64_t		params[8];	/* backend parameters, backend-defined */
+};
+
+/* mmu_derive_mode - recompute m->mode from m->sregs and push the
+ * permission bits into the TLB. */
+void mmu_derive_mode(struct mmu *m);
+
+/* hmem_ptr - host pointer for [hpa, hpa+len) or NULL when outside. */
+static inline void *hmem_ptr(const struct hmem *h, hpa_t hpa, uint64_t len)
+{
+	if (hpa >= h->size || len > h->size - hpa)
+		return NULL;
+	return h->base + hpa;
+}
+
+/* hmem_alloc_table - a zeroed 4K page from the VMM's region, or 0 when
+ * the region is exhausted. */
+hpa_t hmem_alloc_table(struct hmem *h);
+
+/* The guest walk over guest-physical memory read directly from host
+ * memory at hpa = gpa (native; the VMM's own software walks use
+ * their own hooks). */
+extern const struct walk_mem mmu_identity_mem_ops;
+
+extern const struct mmu_ops native_mmu_ops;
+
+#endif /* MEMVIRT_MMU_H */

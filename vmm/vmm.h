@@ -1,0 +1,259 @@
+/*
+ * vmm.h - the VM, its vCPU and the guest access path; CPU profiles; the
+ * cost model; exit accounting by VMX exit reason.
+ */
+#ifndef MEMVIRT_VMM_H
+#define MEMVIRT_VMM_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "mmu.h"
+#include "walker.h"
+
+/* ------------------------------------------------------------------ */
+/* CPU profiles (profiles/NAME.profile)                                */
+/* ------------------------------------------------------------------ */
+
+#define PROFILE_NAME_MAX	48
+#define PROFILE_DESC_MAX	160
+#define VMM_NR_EXIT_REASONS	80	/* EXIT_REASON_* codes are below this */
+
+/* Costs, in core cycles unless the name says otherwise. */
+struct mmu_costs {
+	double		cpi;			/* cycles per guest instruction, memory excluded */
+	double		l1d_hit;		/* data access that hits L1D */
+	double		tlb_l2_hit;		/* extra cycles of an L2 (STLB) hit */
+	double		walk_ref;		/* one page-walk memory reference */
+	double		pf_delivery;		/* #PF delivery to the guest kernel and IRET */
+	double		syscall;		/* SYSCALL + SYSRET round trip */
+	double		exit_roundtrip;		/* VM exit + VM entry, hardware only */
+	double		exit_handler[VMM_NR_EXIT_REASONS]; /* VMM work per exit, by reason */
+	double		vmm_ref;		/* one table entry read/written by a VMM handler */
+};
+
+struct profile {
+	char		name[PROFILE_NAME_MAX];		/* file stem: "phenom2-n620" */
+	char		desc[PROFILE_DESC_MAX];
+	char		path[4096];
+	double		clock_hz;
+	unsigned	maxphyaddr;			/* bits */
+	bool		vpid;				/* VPID/ASID: exits keep the TLB */
+	bool		pcid;				/* PCID supported */
+	bool		gbpages;			/* 1G pages supported */
+	bool		ept_ad;				/* EPT A/D flags */
+	struct tlb_config tlb;
+	struct tc_geom	ntlb;				/* EPT: nested TLB (gpa -> hpa of guest tables) */
+	struct tc_geom	ept_psc[3];			/* EPT paging-structure caches */
+	struct mmu_costs costs;
+};
+
+/*
+ * profile_load - parse a profile file. Returns 0, or -1 with a one-line
+ * message "FILE:LINE: key 'K': what is wrong" (or "FILE: ...") in err.
+ */
+int profile_load(struct profile *p, const char *path, char *err, size_t errlen);
+
+/*
+ * profile_find - load profile `name`: a path if it contains '/' or ends
+ * in ".profile", else DIR/NAME.profile for DIR = $MEMVIRT_PROFILES or
+ * the source tree's profiles/. Same error contract as profile_load.
+ */
+int profile_find(struct profile *p, const char *name, char *err, size_t errlen);
+
+/* profile_dir - the directory profile_find searches. */
+const char *profile_dir(void);
+
+/* ------------------------------------------------------------------ */
+/* Statistics and the cost model                                       */
+/* ------------------------------------------------------------------ */
+
+struct vcpu_stats {
+	uint64_t	accesses;		/* guest data accesses with paging on */
+	uint64_t	phys_accesses;		/* with paging off (boot) */
+	uint64_t	l1_hits;
+	uint64_t	l2_hits;
+	uint64_t	walks;			/* accesses that missed every TLB level */
+	uint64_t	walk_reads;
+	uint64_t	walk_ad_writes;
+	uint64_t	psc_hits;
+	uint64_t	ntlb_hits;
+	uint64_t	insns_user;
+	uint64_t	insns_kernel;
+	uint64_t	syscalls;
+	uint64_t	guest_page_faults;	/* #PF delivered to the guest OS */
+	uint64_t	cr3_writes;
+	uint64_t	invlpgs;
+	uint64_t	unbacked_accesses;	/* data accesses to gpa outside guest RAM */
+	uint64_t	handler_reads;		/* VMM handlers: entries read */
+	uint64_t	handler_writes;		/* VMM handlers: entries written */
+	uint64_t	exits[VMM_NR_EXIT_REASONS];
+	double		exit_cycles[VMM_NR_EXIT_REASONS];
+};
+
+/* Where the modeled cycles went; the categories add up to total. */
+struct cycle_breakdown {
+	double		user;		/* guest user instructions */
+	double		kernel;		/* guest kernel instructions, syscalls, #PF delivery */
+	double		data;		/* data memory */
+	double		tlb;		/* second-level TLB hit penalties */
+	double		walk;		/* page-walk references */
+	double		exit;		/* VM exits, all reasons */
+	double		total;
+};
+
+/* vmm_cycles - the modeled cycles of a run from its statistics. */
+void vmm_cycles(const struct vcpu_stats *s, const struct mmu_costs *c,
+		struct cycle_breakdown *out);
+
+/* vmm_exit_name - "EPT_VIOLATION" for EXIT_REASON_EPT_VIOLATION, from
+ * <asm/vmx.h>'s table; NULL for an unknown code. */
+const char *vmm_exit_name(unsigned reason);
+
+/* ------------------------------------------------------------------ */
+/* The VM and its vCPU                                                 */
+/* ------------------------------------------------------------------ */
+
+struct vcpu;
+
+/* The guest's #PF handler (its IDT entry 14): runs guest code on the
+ * vCPU. Returns 0 when the faulting access may be retried. */
+typedef int (*vcpu_pf_handler)(struct vcpu *cpu, gva_t cr2, uint32_t error_code,
+			       void *opaque);
+
+struct vcpu {
+	/* hot: the fast path touches only these */
+	struct mmu		mmu;		/* tlb first inside */
+	struct vcpu_stats	st;
+	unsigned		idx_user;	/* 3 at CPL 3, else 0: ACC_IDX base */
+
+	struct vm		*vm;
+	vcpu_pf_handler		pf_handler;
+	void			*pf_opaque;
+	unsigned		pf_depth;	/* nested #PF handlers running */
+	jmp_buf			*stop_jmp;	/* where vcpu_stop() returns to */
+	char			stop_msg[256];
+};
+
+enum vm_backing { VM_BACKING_4K = 0, VM_BACKING_THP, VM_BACKING_HUGETLBFS };
+
+struct vm_config {
+	const struct mmu_ops	*ops;
+	const struct profile	*prof;
+	uint64_t		guest_mem;	/* bytes of guest RAM */
+	uint64_t		vmm_mem;	/* bytes for VMM tables (shadow, EPT) */
+	unsigned		guest_level;	/* LEVEL_4K/2M/1G: --pages */
+	unsigned		host_level;	/* --host-pages */
+	int			numa_node;	/* -1: no binding */
+	const uint64_t		*mmu_params;	/* backend parameters, copied */
+};
+
+struct vm {
+	struct vcpu		cpu;
+	const struct profile	*prof;
+	enum vm_backing		backing;
+	int			numa_node;
+	void			*alloc;		/* host allocation */
+	uint64_t		alloc_len;
+	bool			alloc_huge;	/* from libhugetlbfs */
+};
+
+/*
+ * vm_create - take host memory for guest RAM (and the VMM's tables),
+ * bind it to a NUMA node if asked, and bring up the vCPU with paging off.
+ * Returns 0, or -1 with a one-line reason in err.
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen);
+void vm_destroy(struct vm *vm);
+const char *vm_backing_name(enum vm_backing b);
+
+/* vcpu_stop - the VM cannot go on: record why and unwind to stop_jmp. */
+_Noreturn void vcpu_stop(struct vcpu *cpu, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * vcpu_access_slow - the whole access path for one guest access of
+ * `size` bytes (naturally aligned) at va: TLB lookup, backend on a miss,
+ * exits, #PF delivery to the guest, retry. For a read, *val receives the
+ * data; for a write, *val is stored. Used when the fast path misses.
+ */
+void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
+		      uint64_t *val);
+
+/* The hot path: an L1 TLB hit. NULL sends the caller to the slow path. */
+static inline uint8_t *vcpu_fast(struct vcpu *cpu, gva_t va, unsigned idx)
+{
+	struct tlb_memo *m = tlb_hit_fast(&cpu->mmu.tlb, va, cpu->idx_user + idx);
+
+	if (likely(m != NULL)) {
+		cpu->st.accesses++;
+		cpu->st.l1_hits++;
+		return cpu->mmu.hmem.base + m->hpa + (va & (PAGE_SIZE - 1));
+	}
+	return NULL;
+}
+
+#define VCPU_ACCESSORS(bits, type)						\
+static inline type g_ld##bits(struct vcpu *cpu, gva_t va)			\
+{										\
+	uint8_t *p = vcpu_fast(cpu, va, 0);					\
+	uint64_t v;								\
+	if (likely(p != NULL)) {						\
+		type x;								\
+		__builtin_memcpy(&x, p, sizeof(x));				\
+		return x;							\
+	}									\
+	vcpu_access_slow(cpu, va, ACC_READ, sizeof(type), &v);			\
+	return (type)v;								\
+}										\
+static inline void g_st##bits(struct vcpu *cpu, gva_t va, type x)		\
+{										\
+	uint8_t *p = vcpu_fast(cpu, va, 1);					\
+	uint64_t v = x;								\
+	if (likely(p != NULL)) {						\
+		__builtin_memcpy(p, &x, sizeof(x));				\
+		return;								\
+	}									\
+	vcpu_access_slow(cpu, va, ACC_WRITE, sizeof(type), &v);			\
+}
+VCPU_ACCESSORS(8, uint8_t)
+VCPU_ACCESSORS(16, uint16_t)
+VCPU_ACCESSORS(32, uint32_t)
+VCPU_ACCESSORS(64, uint64_t)
+#undef VCPU_ACCESSORS
+
+/* g_insn - the guest retired n instructions (besides its memory accesses)
+ * at its current privilege level. */
+static inline void g_insn(struct vcpu *cpu, uint64_t n)
+{
+	if (cpu->mmu.sregs.cpl == 3)
+		cpu->st.insns_user += n;
+	else
+		cpu->st.insns_kernel += n;
+}
+
+/* Privileged guest operations: their architectural TLB effects, then the
+ * backend's interception (an exit under shadow paging). */
+void vcpu_write_cr0(struct vcpu *cpu, uint64_t val);
+void vcpu_write_cr3(struct vcpu *cpu, uint64_t val);
+void vcpu_write_cr4(struct vcpu *cpu, uint64_t val);
+void vcpu_write_efer(struct vcpu *cpu, uint64_t val);
+void vcpu_invlpg(struct vcpu *cpu, gva_t va);
+/* vcpu_set_cpl - enter user mode (3) or the kernel (0): SYSRET/IRET and
+ * SYSCALL/exception entry change CPL. */
+void vcpu_set_cpl(struct vcpu *cpu, uint8_t cpl);
+/* vcpu_syscall - a SYSCALL/SYSRET round trip happened. */
+void vcpu_syscall(struct vcpu *cpu);
+
+/* vcpu_count_exit - account one VM exit of `reason` whose VMM handler
+ * did `work`. The one place exits are counted. */
+void vcpu_count_exit(struct vcpu *cpu, unsigned reason, const struct mmu_work *work);
+
+/* The backend table, by name. */
+extern const struct mmu_ops *const vmm_backends[];
+const struct mmu_ops *vmm_backend_find(const char *name);
+
+#endif /* MEMVIRT_VMM_H */

@@ -1,0 +1,1 @@
+/* placeholder */ typedef int memvirt_placeholder_t;
