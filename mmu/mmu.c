@@ -1,1 +1,100 @@
-/* placeholder */ typedef int memvirt_placeholder_t;
+/*
+ * mmu.c - state every backend shares: the paging mode derived from the
+ * guest's control registers, the VMM's table-page allocator, the
+ * identity view of guest-physical memory, and PSC fills after a walk.
+ */
+#include <string.h>
+
+#include "mmu.h"
+
+void mmu_derive_mode(struct mmu *m)
+{
+	const struct mmu_sregs *s = &m->sregs;
+	struct walk_mode *w = &m->mode;
+
+	w->levels = (s->cr4 & CR4_LA57) ? 5 : 4;
+	w->cr0_wp = (s->cr0 & CR0_WP) != 0;
+	w->efer_nxe = (s->efer & EFER_NXE) != 0;
+	w->cr4_smep = (s->cr4 & CR4_SMEP) != 0;
+	w->cr4_smap = (s->cr4 & CR4_SMAP) != 0;
+	w->rflags_ac = (s->rflags & RFLAGS_AC) != 0;
+	tlb_set_mode(&m->tlb, w->cr0_wp, w->cr4_smep, w->cr4_smap, w->rflags_ac);
+}
+
+hpa_t hmem_alloc_table(struct hmem *h)
+{
+	hpa_t hpa;
+
+	if (h->vmm_next + PAGE_SIZE > h->vmm_end)
+		return 0;
+	hpa = h->vmm_next;
+	h->vmm_next += PAGE_SIZE;
+	h->vmm_pages++;
+	memset(h->base + hpa, 0, PAGE_SIZE);
+	return hpa;
+}
+
+/* Guest-physical memory read in place: gpa = hpa, bounded by guest RAM. */
+static int identity_read(void *ctx, uint64_t pa, unsigned level, uint64_t *val)
+{
+	const struct hmem *h = ctx;
+
+	(void)level;
+	if (pa >= h->guest_size || h->guest_size - pa < sizeof(*val))
+		return WALK_MEM_NONE;
+	memcpy(val, h->base + pa, sizeof(*val));
+	return WALK_MEM_OK;
+}
+
+static int identity_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
+{
+	const struct hmem *h = ctx;
+	uint64_t v;
+
+	(void)level;
+	if (pa >= h->guest_size || h->guest_size - pa < sizeof(v))
+		return WALK_MEM_NONE;
+	memcpy(&v, h->base + pa, sizeof(v));
+	v |= bits;
+	memcpy(h->base + pa, &v, sizeof(v));
+	return WALK_MEM_OK;
+}
+
+void mmu_identity_mem(struct walk_mem *mem, struct hmem *h)
+{
+	mem->read = identity_read;
+	mem->set = identity_set;
+	mem->ctx = h;
+}
+
+/* Rights one entry grants (x86: NX counts only when it is defined). */
+static unsigned entry_rights(enum walk_fmt fmt, uint64_t e, bool nxe)
+{
+	unsigned r = RIGHT_R;
+
+	if (fmt == WALK_FMT_EPT)
+		return (unsigned)(e & (EPTE_R | EPTE_W | EPTE_X));
+
+	if (e & PTE_W)
+		r |= RIGHT_W;
+	if (e & PTE_U)
+		r |= RIGHT_U;
+	if (!(nxe && (e & PTE_NX)))
+		r |= RIGHT_X;
+	return r;
+}
+
+void mmu_psc_fill_walk(struct psc *p, uint32_t ctx, const struct walk_req *r)
+{
+	unsigned rights = r->start_level ? r->start_rights : RIGHTS_ALL;
+	unsigned top = r->start_level ? r->start_level : r->mode->levels;
+	unsigned l;
+
+	/* Every non-leaf entry the walk read, from the top down. Levels 2..4
+	 * have a cache; a 5-level walk's PML5E is not cached. */
+	for (l = top; l > r->level; l--) {
+		rights &= entry_rights(r->fmt, r->entry[l], r->mode->efer_nxe);
+		if (l <= 4)
+			psc_fill(p, r->addr, ctx, l, r->entry[l] & PTE_ADDR_MASK, rights);
+	}
+}

@@ -187,6 +187,12 @@ struct tlb_memo *tlb_fill(struct tlb *t, const struct tlb_fill *f);
  * ones, and every PSC entry of the current PCID (SDM 4.10.4.1). */
 void tlb_invlpg(struct tlb *t, gva_t va);
 
+/* A #PF on va: entries for va (every size) of the current PCID, and the
+ * PSC entries that would be used for va under the current PCID
+ * (SDM 4.10.4.1); unlike INVLPG, global entries and other addresses'
+ * PSC entries stay. */
+void tlb_pf_invalidate(struct tlb *t, gva_t va);
+
 /* MOV to CR3 (flush) / INVPCID single-context: non-global entries of
  * pcid in the current VPID, and its PSC entries; keep_global false also
  * drops globals (INVPCID all-context semantics use tlb_flush_vpid). */
@@ -354,10 +360,14 @@ static inline void *hmem_ptr(const struct hmem *h, hpa_t hpa, uint64_t len)
  * the region is exhausted. */
 hpa_t hmem_alloc_table(struct hmem *h);
 
-/* The guest walk over guest-physical memory read directly from host
- * memory at hpa = gpa (native; the VMM's own software walks use
- * their own hooks). */
-extern const struct walk_mem mmu_identity_mem_ops;
+/* mmu_identity_mem - walker hooks reading guest-physical memory in
+ * place (hpa = gpa), bounded by h->guest_size: what the hardware walker
+ * sees without a hypervisor. */
+void mmu_identity_mem(struct walk_mem *mem, struct hmem *h);
+
+/* mmu_psc_fill_walk - after a successful walk (either format), cache every
+ * non-leaf entry it used in the paging-structure caches. */
+void mmu_psc_fill_walk(struct psc *p, uint32_t ctx, const struct walk_req *r);
 
 extern const struct mmu_ops native_mmu_ops;
 

@@ -1,1 +1,539 @@
-int main(void) { return 0; }
+/*
+ * main.c - the vmm command: parse, validate everything up front, run the
+ * grid of (cpu, workload, mmu, pages, host pages) cells, print CSV rows
+ * to stdout and summaries to stderr. The only place that prints errors
+ * and exits: status 2 for bad input, 1 when a VM stops.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "report.h"
+#include "vmm.h"
+#include "workloads.h"
+
+#define MAX_LIST	16
+#define MAX_PARAMS	32
+#define EXIT_USAGE	2
+#define EXIT_VMSTOP	1
+
+/* Parameters the VMM itself takes (--param KEY=VALUE), beside workloads'. */
+static const struct wl_param vmm_params[] = {
+	{ "pcid", 0, 0, 1, "guest OS tags address spaces with PCIDs (needs a PCID profile)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
+struct opts {
+	const struct mmu_ops	*mmu[MAX_LIST];
+	unsigned		n_mmu;
+	unsigned		pages[MAX_LIST];
+	unsigned		n_pages;
+	unsigned		host_pages[MAX_LIST];
+	unsigned		n_host_pages;	/* 0: same as pages */
+	const struct workload	*wl[MAX_LIST];
+	unsigned		n_wl;
+	struct profile		*cpu[MAX_LIST];
+	unsigned		n_cpu;
+	struct {
+		char		key[64];
+		uint64_t	val;
+	}			param[MAX_PARAMS];
+	unsigned		n_param;
+	uint64_t		guest_mem;
+	int			numa_node;
+};
+
+static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vmm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_USAGE);
+}
+
+static const char *level_name(unsigned level)
+{
+	static const char *const names[] = { "?", "4k", "2m", "1g" };
+
+	return level <= LEVEL_1G ? names[level] : "?";
+}
+
+static unsigned parse_level(const char *flag, const char *s)
+{
+	unsigned l;
+
+	for (l = LEVEL_4K; l <= LEVEL_1G; l++)
+		if (strcmp(s, level_name(l)) == 0)
+			return l;
+	usage_error("%s: unknown page size '%s' (expected 4k, 2m or 1g)", flag, s);
+}
+
+/*
+ * parse_u64 - a decimal or 0x-hex number with an optional binary suffix
+ * k, m, g (any case). Returns 0 or -1 (malformed or overflow).
+ */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': mul = KiB; end++; break;
+	case 'm': case 'M': mul = MiB; end++; break;
+	case 'g': case 'G': mul = GiB; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || (v && mul > UINT64_MAX / v))
+		return -1;
+	*out = (uint64_t)v * mul;
+	return 0;
+}
+
+/* Split a comma list into at most MAX_LIST items, calling each(item). */
+#define FOR_EACH_ITEM(flag, arg, item, n, body)					\
+	do {									\
+		char *_copy = strdup(arg), *_save = NULL, *item;		\
+		if (!_copy)							\
+			usage_error("out of memory");				\
+		for (item = strtok_r(_copy, ",", &_save); item;			\
+		     item = strtok_r(NULL, ",", &_save)) {			\
+			if ((n) >= MAX_LIST)					\
+				usage_error("%s: more than %d values", flag,	\
+					    MAX_LIST);				\
+			body;							\
+		}								\
+		free(_copy);							\
+		if ((n) == 0)							\
+			usage_error("%s: empty list", flag);			\
+	} while (0)
+
+static void list_backends(FILE *f)
+{
+	size_t i;
+
+	for (i = 0; vmm_backends[i]; i++)
+		fprintf(f, "%s%s", i ? ", " : "", vmm_backends[i]->name);
+}
+
+static void list_workloads(FILE *f)
+{
+	size_t i;
+
+	for (i = 0; wl_table[i]; i++)
+		fprintf(f, "%s%s", i ? ", " : "", wl_table[i]->name);
+}
+
+static void print_help(void)
+{
+	puts("usage: vmm [options]\n"
+	     "Run a guest workload on a modeled MMU and print where the time goes.\n"
+	     "Comma lists run the whole grid; CSV (one row per cell) goes to stdout,\n"
+	     "a readable summary of each cell to stderr.\n"
+	     "\n"
+	     "  --mmu=LIST          MMU backends (default native): see --list\n"
+	     "  --pages=LIST        guest page size for anonymous memory: 4k, 2m, 1g (default 4k)\n"
+	     "  --host-pages=LIST   page size the VMM backs guest RAM with (default: as --pages;\n"
+	     "                      ignored by native, which has no host level)\n"
+	     "  --workload=LIST     workloads (default memsweep): see --list\n"
+	     "  --cpu=LIST          CPU profiles (default skylake): names from profiles/ or\n"
+	     "                      paths to .profile files\n"
+	     "  --param KEY=VALUE   a workload or VMM parameter; repeatable. Numbers take\n"
+	     "                      k/m/g suffixes (binary). See --list for the keys.\n"
+	     "  --guest-mem=SIZE    guest RAM (default 256m; a multiple of 2m)\n"
+	     "  --numa-node=N       bind guest RAM to NUMA node N (libnuma)\n"
+	     "  --list              list MMUs, workloads with their parameters, CPU profiles\n"
+	     "  --help              this text\n"
+	     "\n"
+	     "Exit status: 0 success, 1 a VM stopped (guest crash), 2 bad input.\n"
+	     "Environment: MEMVIRT_PROFILES overrides the profiles directory.");
+}
+
+static void print_params(const struct wl_param *p)
+{
+	for (; p->key; p++)
+		printf("      %-10s default %-12" PRIu64 " %s\n", p->key, p->def, p->help);
+}
+
+static void print_list(void)
+{
+	char names[64][PROFILE_NAME_MAX];
+	int i, n;
+	size_t j;
+
+	puts("MMUs:");
+	for (j = 0; vmm_backends[j]; j++)
+		printf("  %-10s %s\n", vmm_backends[j]->name, vmm_backends[j]->desc);
+	puts("Workloads:");
+	for (j = 0; wl_table[j]; j++) {
+		printf("  %-10s %s\n", wl_table[j]->name, wl_table[j]->desc);
+		print_params(wl_table[j]->params);
+	}
+	puts("VMM parameters:");
+	print_params(vmm_params);
+	printf("CPU profiles (%s):\n", profile_dir());
+	n = profile_list(names, 64);
+	for (i = 0; i < n; i++) {
+		struct profile p;
+		char err[512];
+
+		if (profile_find(&p, names[i], err, sizeof(err)) == 0)
+			printf("  %-14s %s\n", p.name, p.desc);
+		else
+			printf("  %-14s (does not load: %s)\n", names[i], err);
+	}
+}
+
+/* The default of key for workload w, overridden by --param. */
+static uint64_t param_value(const struct opts *o, const struct wl_param *p)
+{
+	unsigned i;
+
+	for (i = 0; i < o->n_param; i++)
+		if (strcmp(o->param[i].key, p->key) == 0)
+			return o->param[i].val;
+	return p->def;
+}
+
+static const struct wl_param *find_param(const struct wl_param *p, const char *key)
+{
+	for (; p->key; p++)
+		if (strcmp(p->key, key) == 0)
+			return p;
+	return NULL;
+}
+
+/* Every --param key is known to a selected workload or to the VMM, and
+ * its value is in range wherever it applies. */
+static void check_params(const struct opts *o)
+{
+	unsigned i, w;
+
+	for (i = 0; i < o->n_param; i++) {
+		const char *key = o->param[i].key;
+		uint64_t v = o->param[i].val;
+		const struct wl_param *p = find_param(vmm_params, key);
+		bool known = p != NULL;
+
+		if (p && (v < p->min || v > p->max))
+			usage_error("--param %s=%" PRIu64 ": out of range %" PRIu64 "..%" PRIu64,
+				    key, v, p->min, p->max);
+		for (w = 0; w < o->n_wl; w++) {
+			p = find_param(o->wl[w]->params, key);
+			if (!p)
+				continue;
+			known = true;
+			if (v < p->min || v > p->max)
+				usage_error("--param %s=%" PRIu64 ": out of range %" PRIu64
+					    "..%" PRIu64 " for %s", key, v, p->min, p->max,
+					    o->wl[w]->name);
+		}
+		if (!known)
+			usage_error("--param %s: unknown parameter for the selected "
+				    "workloads (see vmm --list)", key);
+	}
+}
+
+static void parse_param(struct opts *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t klen;
+
+	if (!eq || eq == arg)
+		usage_error("--param '%s': expected KEY=VALUE", arg);
+	klen = (size_t)(eq - arg);
+	if (klen >= sizeof(o->param[0].key))
+		usage_error("--param '%s': key too long", arg);
+	if (o->n_param == MAX_PARAMS)
+		usage_error("--param: more than %d parameters", MAX_PARAMS);
+	memcpy(o->param[o->n_param].key, arg, klen);
+	o->param[o->n_param].key[klen] = '\0';
+	if (parse_u64(eq + 1, &o->param[o->n_param].val) < 0)
+		usage_error("--param %s: malformed number '%s'", o->param[o->n_param].key,
+			    eq + 1);
+	o->n_param++;
+}
+
+enum { OPT_MMU = 1000, OPT_PAGES, OPT_HOST_PAGES, OPT_WORKLOAD, OPT_CPU, OPT_PARAM,
+       OPT_GUEST_MEM, OPT_NUMA, OPT_LIST, OPT_HELP };
+
+static void parse_args(struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mmu", required_argument, NULL, OPT_MMU },
+		{ "pages", required_argument, NULL, OPT_PAGES },
+		{ "host-pages", required_argument, NULL, OPT_HOST_PAGES },
+		{ "workload", required_argument, NULL, OPT_WORKLOAD },
+		{ "cpu", required_argument, NULL, OPT_CPU },
+		{ "param", required_argument, NULL, OPT_PARAM },
+		{ "guest-mem", required_argument, NULL, OPT_GUEST_MEM },
+		{ "numa-node", required_argument, NULL, OPT_NUMA },
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mmu = "native", *pages = "4k", *host = NULL, *wl = "memsweep";
+	const char *cpu = "skylake";
+	int c;
+	uint64_t v;
+
+	memset(o, 0, sizeof(*o));
+	o->guest_mem = 256 * MiB;
+	o->numa_node = -1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_MMU: mmu = optarg; break;
+		case OPT_PAGES: pages = optarg; break;
+		case OPT_HOST_PAGES: host = optarg; break;
+		case OPT_WORKLOAD: wl = optarg; break;
+		case OPT_CPU: cpu = optarg; break;
+		case OPT_PARAM: parse_param(o, optarg); break;
+		case OPT_GUEST_MEM:
+			if (parse_u64(optarg, &v) < 0)
+				usage_error("--guest-mem: malformed size '%s'", optarg);
+			if (v < 16 * MiB || v > 64 * GiB || v % (2 * MiB))
+				usage_error("--guest-mem=%s: must be a multiple of 2m "
+					    "between 16m and 64g", optarg);
+			o->guest_mem = v;
+			break;
+		case OPT_NUMA:
+			if (parse_u64(optarg, &v) < 0 || v > 1023)
+				usage_error("--numa-node: malformed node number '%s'", optarg);
+			o->numa_node = (int)v;
+			break;
+		case OPT_LIST: print_list(); exit(0);
+		case 'h':
+		case OPT_HELP: print_help(); exit(0);
+		case ':':
+			usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s' (see vmm --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s' (see vmm --help)", argv[optind]);
+
+	FOR_EACH_ITEM("--mmu", mmu, s, o->n_mmu, {
+		o->mmu[o->n_mmu] = vmm_backend_find(s);
+		if (!o->mmu[o->n_mmu]) {
+			fprintf(stderr, "vmm: --mmu: unknown MMU '%s' (available: ", s);
+			list_backends(stderr);
+			fputs(")\n", stderr);
+			exit(EXIT_USAGE);
+		}
+		o->n_mmu++;
+	});
+	FOR_EACH_ITEM("--pages", pages, s, o->n_pages,
+		      o->pages[o->n_pages++] = parse_level("--pages", s));
+	if (host)
+		FOR_EACH_ITEM("--host-pages", host, s, o->n_host_pages,
+			      o->host_pages[o->n_host_pages++] =
+				      parse_level("--host-pages", s));
+	FOR_EACH_ITEM("--workload", wl, s, o->n_wl, {
+		o->wl[o->n_wl] = wl_find(s);
+		if (!o->wl[o->n_wl]) {
+			fprintf(stderr, "vmm: --workload: unknown workload '%s' (available: ", s);
+			list_workloads(stderr);
+			fputs(")\n", stderr);
+			exit(EXIT_USAGE);
+		}
+		o->n_wl++;
+	});
+	FOR_EACH_ITEM("--cpu", cpu, s, o->n_cpu, {
+		char err[512];
+
+		o->cpu[o->n_cpu] = calloc(1, sizeof(struct profile));
+		if (!o->cpu[o->n_cpu])
+			usage_error("out of memory");
+		if (profile_find(o->cpu[o->n_cpu], s, err, sizeof(err)) < 0)
+			usage_error("--cpu: %s", err);
+		o->n_cpu++;
+	});
+	check_params(o);
+}
+
+/* One cell of the grid. */
+struct cell {
+	const struct workload	*wl;
+	const struct mmu_ops	*mmu;
+	const struct profile	*prof;
+	unsigned		pages;
+	unsigned		host_pages;	/* 0: no host level (native) */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Validate a cell before anything runs, so a bad grid fails at once. */
+static void check_cell(const struct opts *o, const struct cell *c)
+{
+	uint64_t param[WL_MAX_PARAMS];
+	char err[512];
+	unsigned i;
+
+	if ((c->pages == LEVEL_1G || c->host_pages == LEVEL_1G) && !c->prof->gbpages)
+		usage_error("CPU profile %s has no 1G pages (--pages/--host-pages=1g)",
+			    c->prof->name);
+	if (c->pages == LEVEL_1G && o->guest_mem < 2 * GiB)
+		usage_error("--pages=1g needs --guest-mem of at least 2g (a 1G-aligned "
+			    "free gigabyte beside the kernel)");
+	if (param_value(o, &vmm_params[0]) && !c->prof->pcid)
+		usage_error("--param pcid=1: CPU profile %s has no PCIDs", c->prof->name);
+	for (i = 0; i < WL_MAX_PARAMS && c->wl->params[i].key; i++)
+		param[i] = param_value(o, &c->wl->params[i]);
+	if (c->wl->check && c->wl->check(param, o->guest_mem, err, sizeof(err)) < 0)
+		usage_error("%s", err);
+}
+
+/* Run one cell into r. Returns 0, or -1 when the VM stopped (message in err). */
+static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
+		    char *err, size_t errlen)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct gos *os = calloc(1, sizeof(*os));
+	uint64_t param[WL_MAX_PARAMS] = { 0 };
+	struct vm_config cfg = {
+		.ops = c->mmu,
+		.prof = c->prof,
+		.guest_mem = o->guest_mem,
+		.vmm_mem = 0,
+		.guest_level = c->pages,
+		.host_level = c->host_pages ? c->host_pages : LEVEL_4K,
+		.numa_node = o->numa_node,
+	};
+	jmp_buf jb;
+	double t0 = now_s();
+	size_t len = 0;
+	unsigned i;
+	volatile int ret = -1;	/* live across the setjmp */
+
+	if (!vm || !os) {
+		snprintf(err, errlen, "out of host memory");
+		goto out;
+	}
+	for (i = 0; i < WL_MAX_PARAMS && c->wl->params[i].key; i++) {
+		param[i] = param_value(o, &c->wl->params[i]);
+		len += (size_t)snprintf(r->params + len, sizeof(r->params) - len,
+					"%s%s=%" PRIu64, i ? ";" : "",
+					c->wl->params[i].key, param[i]);
+		if (len >= sizeof(r->params))
+			len = sizeof(r->params) - 1;
+	}
+	if (vm_create(vm, &cfg, err, errlen) < 0) {
+		ret = -2;	/* the host refused what was asked (NUMA node, memory) */
+		goto out;
+	}
+	vm->cpu.stop_jmp = &jb;
+	if (setjmp(jb)) {
+		snprintf(err, errlen, "VM stopped: %s", vm->cpu.stop_msg);
+		goto out_vm;
+	}
+	if (gos_boot(os, &vm->cpu, c->pages, param_value(o, &vmm_params[0]) != 0,
+		     err, errlen) < 0)
+		goto out_vm;
+	r->checksum = c->wl->run(os, param);
+	r->wall_s = now_s() - t0;
+	r->workload = c->wl->name;
+	r->mmu = c->mmu->name;
+	r->pages = level_name(c->pages);
+	r->host_pages = c->host_pages ? level_name(c->host_pages) : "-";
+	r->cpu = c->prof->name;
+	r->backing = vm_backing_name(vm->backing);
+	r->guest_mem = o->guest_mem;
+	r->st = vm->cpu.st;
+	r->pte_writes = os->pte_writes;
+	r->clock_hz = c->prof->clock_hz;
+	vmm_cycles(&r->st, &c->prof->costs, &r->cyc);
+	ret = 0;
+	gos_shutdown(os);
+out_vm:
+	vm_destroy(vm);
+out:
+	free(os);
+	free(vm);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	unsigned ic, iw, im, ip, ih;
+	int status = 0;
+
+	parse_args(&o, argc, argv);
+
+	/* Validate the whole grid before running any of it. */
+	for (ic = 0; ic < o.n_cpu; ic++)
+		for (iw = 0; iw < o.n_wl; iw++)
+			for (im = 0; im < o.n_mmu; im++)
+				for (ip = 0; ip < o.n_pages; ip++) {
+					struct cell c = { o.wl[iw], o.mmu[im], o.cpu[ic],
+							  o.pages[ip], 0 };
+					unsigned nh = o.n_host_pages ? o.n_host_pages : 1;
+
+					for (ih = 0; ih < nh; ih++) {
+						c.host_pages = o.n_host_pages ?
+							o.host_pages[ih] : o.pages[ip];
+						check_cell(&o, &c);
+					}
+				}
+
+	report_csv_header(stdout);
+	for (ic = 0; ic < o.n_cpu; ic++)
+		for (iw = 0; iw < o.n_wl; iw++)
+			for (im = 0; im < o.n_mmu; im++)
+				for (ip = 0; ip < o.n_pages; ip++) {
+					bool native = o.mmu[im] == &native_mmu_ops;
+					unsigned nh = (native || !o.n_host_pages) ? 1 : o.n_host_pages;
+
+					for (ih = 0; ih < nh; ih++) {
+						struct cell c = { o.wl[iw], o.mmu[im], o.cpu[ic],
+								  o.pages[ip], 0 };
+						struct row r;
+						char err[512];
+
+						memset(&r, 0, sizeof(r));
+						if (!native)
+							c.host_pages = o.n_host_pages ?
+								o.host_pages[ih] : o.pages[ip];
+						int rc = run_cell(&o, &c, &r, err, sizeof(err));
+
+						if (rc == -2)
+							usage_error("%s", err);
+						if (rc < 0) {
+							fprintf(stderr, "vmm: %s mmu=%s pages=%s cpu=%s: %s\n",
+								c.wl->name, c.mmu->name,
+								level_name(c.pages), c.prof->name, err);
+							status = EXIT_VMSTOP;
+							continue;
+						}
+						report_csv_row(stdout, &r);
+						report_summary(stderr, &r);
+					}
+				}
+	for (ic = 0; ic < o.n_cpu; ic++)
+		free(o.cpu[ic]);
+	return status;
+}

@@ -1,1 +1,344 @@
-/* placeholder */ typedef int memvirt_placeholder_t;
+/*
+ * vcpu.c - the access path of one guest access, privileged guest
+ * operations, and the one place exits and walks are counted.
+ *
+ *   g_ld/g_st ──fast──> memoized L1 TLB hit ──> host memory
+ *        │ slow
+ *        ▼
+ *   vcpu_access_slow: TLB (L1, L2) ─miss─> mmu_ops->fill
+ *        MMU_OK       fill the TLB, access host memory
+ *        MMU_FAULT    deliver #PF to the guest OS handler, retry
+ *        MMU_EXIT     count the exit, retry (the instruction restarts)
+ *        MMU_EMULATED count the exit; the VMM completed the access
+ *        MMU_STOP     the VM cannot go on
+ */
+#include <asm/vmx.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "vmm.h"
+
+/* An access retried this many times without completing is an engine bug:
+ * every exit handler must make progress. */
+#define MAX_RETRIES	64
+/* #PF handlers nested this deep: the guest OS is faulting in its own
+ * fault path (a double fault on real hardware). */
+#define MAX_PF_DEPTH	8
+
+void vcpu_stop(struct vcpu *cpu, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cpu->stop_msg, sizeof(cpu->stop_msg), fmt, ap);
+	va_end(ap);
+	BUG_ON(cpu->stop_jmp == NULL, "VM stopped with nowhere to return");
+	longjmp(*cpu->stop_jmp, 1);
+}
+
+void vcpu_count_exit(struct vcpu *cpu, unsigned reason, const struct mmu_work *work)
+{
+	const struct mmu_costs *c = cpu->mmu.costs;
+	double handler;
+
+	BUG_ON(reason >= VMM_NR_EXIT_REASONS, "exit reason out of range");
+	handler = c->exit_handler[reason] +
+		  c->vmm_ref * (double)(work->handler_reads + work->handler_writes);
+	cpu->st.exits[reason]++;
+	cpu->st.exit_cycles[reason] += c->exit_roundtrip + handler;
+	cpu->st.handler_reads += work->handler_reads;
+	cpu->st.handler_writes += work->handler_writes;
+	/* Without VPID tagging every VM entry starts with an empty TLB. */
+	if (!cpu->vm->prof->vpid)
+		tlb_flush_all(&cpu->mmu.tlb);
+}
+
+/* The hardware walker's references and cache hits of one fill. */
+static void count_walk_work(struct vcpu *cpu, const struct mmu_work *w)
+{
+	cpu->st.walk_reads += w->walk_reads;
+	cpu->st.walk_ad_writes += w->walk_ad_writes;
+	cpu->st.psc_hits += w->psc_hits;
+	cpu->st.ntlb_hits += w->ntlb_hits;
+}
+
+/* Move `size` bytes between host memory and *val. */
+static void do_access(uint8_t *p, unsigned acc, unsigned size, uint64_t *val)
+{
+	if (acc & ACC_WRITE) {
+		memcpy(p, val, size);	/* little-endian host, like the guest */
+	} else {
+		*val = 0;
+		memcpy(val, p, size);
+	}
+}
+
+/*
+ * A translation whose page lies (partly) outside host memory: the access
+ * goes nowhere, as a physical access to nonexistent memory does on x86
+ * (reads return all ones, writes are dropped). Such a page is never put
+ * in the TLB, so the fast path cannot reach it.
+ */
+static void unbacked_access(struct vcpu *cpu, unsigned acc, unsigned size, uint64_t *val)
+{
+	cpu->st.unbacked_accesses++;
+	if (!(acc & ACC_WRITE))
+		*val = size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * size)) - 1;
+}
+
+static bool page_in_host(const struct hmem *h, hpa_t base, unsigned level)
+{
+	return hmem_ptr(h, base, LEVEL_SIZE(level)) != NULL;
+}
+
+static void deliver_pf(struct vcpu *cpu, gva_t va, uint32_t ec)
+{
+	uint8_t cpl = cpu->mmu.sregs.cpl;
+	int r;
+
+	if (cpu->pf_depth >= MAX_PF_DEPTH)
+		vcpu_stop(cpu, "double fault: #PF nested %u deep at %#" PRIx64,
+			  cpu->pf_depth, va);
+	if (!cpu->pf_handler)
+		vcpu_stop(cpu, "#PF at %#" PRIx64 " (error code %#x) with no handler",
+			  va, ec);
+	cpu->st.guest_page_faults++;
+	cpu->pf_depth++;
+	vcpu_set_cpl(cpu, 0);
+	r = cpu->pf_handler(cpu, va, ec, cpu->pf_opaque);
+	vcpu_set_cpl(cpu, cpl);
+	cpu->pf_depth--;
+	if (r != 0)
+		vcpu_stop(cpu, "guest could not handle #PF at %#" PRIx64
+			  " (error code %#x)", va, ec);
+}
+
+/* Paging off: the address is guest-physical; no TLB. */
+static void phys_access(struct vcpu *cpu, gpa_t gpa, unsigned acc, unsigned size,
+			uint64_t *val)
+{
+	struct mmu *m = &cpu->mmu;
+	unsigned tries;
+
+	for (tries = 0; tries < MAX_RETRIES; tries++) {
+		struct mmu_fault f = { .va = gpa, .access = acc, .size = size,
+				       .store_val = *val };
+		enum mmu_result r = m->ops->phys(m, &f);
+		uint8_t *p;
+
+		count_walk_work(cpu, &f.work);
+		switch (r) {
+		case MMU_OK:
+			cpu->st.phys_accesses++;
+			p = hmem_ptr(&m->hmem, f.hpa + (gpa & (PAGE_SIZE - 1)), size);
+			if (gpa >= m->hmem.guest_size || !p)
+				unbacked_access(cpu, acc, size, val);
+			else
+				do_access(p, acc, size, val);
+			return;
+		case MMU_EXIT:
+			vcpu_count_exit(cpu, f.exit_reason, &f.work);
+			continue;
+		case MMU_EMULATED:
+			cpu->st.phys_accesses++;
+			vcpu_count_exit(cpu, f.exit_reason, &f.work);
+			return;
+		case MMU_STOP:
+			vcpu_stop(cpu, "%s", f.stop);
+		case MMU_FAULT:
+			break;
+		}
+		BUG_ON(1, "a physical access cannot page-fault");
+	}
+	BUG_ON(1, "physical access does not converge");
+}
+
+static bool canonical(const struct walk_mode *mode, gva_t va)
+{
+	unsigned bits = mode->levels == 5 ? 57 : 48;
+	int64_t s = (int64_t)(va << (64 - bits)) >> (64 - bits);
+
+	return (uint64_t)s == va;
+}
+
+void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
+		      uint64_t *val)
+{
+	struct mmu *m = &cpu->mmu;
+	unsigned tries, idx;
+
+	BUG_ON(size == 0 || size > 8 || (size & (size - 1)) || (va & (size - 1)),
+	       "guest access must be naturally aligned, 1 to 8 bytes");
+	if (!(m->sregs.cr0 & CR0_PG)) {
+		phys_access(cpu, va, acc, size, val);
+		return;
+	}
+	if (!canonical(&m->mode, va))
+		vcpu_stop(cpu, "#GP: non-canonical address %#" PRIx64, va);
+	if (m->sregs.cpl == 3)
+		acc |= ACC_USER;
+	idx = ACC_IDX(acc);
+
+	for (tries = 0; tries < MAX_RETRIES; tries++) {
+		struct mmu_fault f;
+		enum tlb_where where;
+		struct tlb_memo *mm = tlb_lookup(&m->tlb, va, idx, &where);
+		enum mmu_result r;
+
+		if (mm) {
+			cpu->st.accesses++;
+			if (where == TLB_L1)
+				cpu->st.l1_hits++;
+			else
+				cpu->st.l2_hits++;
+			do_access(m->hmem.base + mm->hpa + (va & (PAGE_SIZE - 1)),
+				  acc, size, val);
+			return;
+		}
+
+		memset(&f, 0, sizeof(f));
+		f.va = va;
+		f.access = acc;
+		f.size = size;
+		f.store_val = *val;
+		r = m->ops->fill(m, &f);
+		count_walk_work(cpu, &f.work);
+		switch (r) {
+		case MMU_OK:
+			cpu->st.walks++;
+			cpu->st.accesses++;
+			cpu->st.dtlb_misses++;
+			if (!page_in_host(&m->hmem, f.hpa, f.level) ||
+			    (m->ops == &native_mmu_ops &&
+			     f.hpa + LEVEL_SIZE(f.level) > m->hmem.guest_size)) {
+				unbacked_access(cpu, acc, size, val);
+				return;
+			}
+			tlb_fill(&m->tlb, &(struct tlb_fill){
+				.va = va, .hpa = f.hpa, .level = (uint8_t)f.level,
+				.rights = (uint8_t)f.rights, .global = f.global,
+				.dirty = f.dirty });
+			do_access(m->hmem.base + f.hpa + (va & (LEVEL_SIZE(f.level) - 1)),
+				  acc, size, val);
+			return;
+		case MMU_FAULT:
+			cpu->st.walks++;
+			/* A #PF invalidates the TLB entries and the paging-structure
+			 * cache entries for the faulting address (SDM 4.10.4.1). */
+			tlb_pf_invalidate(&m->tlb, va);
+			deliver_pf(cpu, va, f.error_code);
+			continue;
+		case MMU_EXIT:
+			vcpu_count_exit(cpu, f.exit_reason, &f.work);
+			continue;
+		case MMU_EMULATED:
+			vcpu_count_exit(cpu, f.exit_reason, &f.work);
+			cpu->st.accesses++;
+			if (!(acc & ACC_WRITE))
+				BUG_ON(1, "only writes are emulated");
+			return;
+		case MMU_STOP:
+			vcpu_stop(cpu, "%s", f.stop);
+		}
+	}
+	BUG_ON(1, "guest access does not converge");
+}
+
+/* Run a backend interception hook (CR3 write, INVLPG) and count its exit. */
+static void intercept(struct vcpu *cpu,
+		      enum mmu_result (*hook)(struct mmu *, struct mmu_fault *),
+		      gva_t va)
+{
+	struct mmu_fault f;
+	enum mmu_result r;
+
+	if (!hook)
+		return;
+	memset(&f, 0, sizeof(f));
+	f.va = va;
+	r = hook(&cpu->mmu, &f);
+	count_walk_work(cpu, &f.work);
+	if (r == MMU_EXIT || r == MMU_EMULATED)
+		vcpu_count_exit(cpu, f.exit_reason, &f.work);
+	else if (r == MMU_STOP)
+		vcpu_stop(cpu, "%s", f.stop);
+}
+
+void vcpu_write_cr0(struct vcpu *cpu, uint64_t val)
+{
+	struct mmu *m = &cpu->mmu;
+	uint64_t old = m->sregs.cr0;
+
+	m->sregs.cr0 = val;
+	if ((val & CR0_PG) && (m->sregs.efer & EFER_LME))
+		m->sregs.efer |= EFER_LMA;
+	else if (!(val & CR0_PG))
+		m->sregs.efer &= ~EFER_LMA;
+	/* Toggling paging invalidates every TLB and PSC entry. */
+	if ((old ^ val) & CR0_PG)
+		tlb_flush_all(&m->tlb);
+	mmu_derive_mode(m);
+}
+
+void vcpu_write_cr3(struct vcpu *cpu, uint64_t val)
+{
+	struct mmu *m = &cpu->mmu;
+	uint16_t pcid = 0;
+
+	cpu->st.cr3_writes++;
+	m->sregs.cr3 = val & ~CR3_NOFLUSH;
+	/*
+	 * SDM 4.10.4.1: with CR4.PCIDE=0, MOV to CR3 invalidates PCID 0's
+	 * non-global entries; with PCIDE=1 the new PCID's, unless bit 63
+	 * (no-flush) is set.
+	 */
+	if (m->sregs.cr4 & CR4_PCIDE)
+		pcid = (uint16_t)(val & CR3_PCID_MASK);
+	tlb_set_context(&m->tlb, TC_CTX_VPID(m->tlb.ctx), pcid);
+	if (!((m->sregs.cr4 & CR4_PCIDE) && (val & CR3_NOFLUSH)))
+		tlb_flush_pcid(&m->tlb, pcid, true);
+	intercept(cpu, m->ops->write_cr3, 0);
+}
+
+void vcpu_write_cr4(struct vcpu *cpu, uint64_t val)
+{
+	struct mmu *m = &cpu->mmu;
+	uint64_t old = m->sregs.cr4;
+	const uint64_t flushing = CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_LA57;
+
+	m->sregs.cr4 = val;
+	/* Changing PGE (and the other paging-structure bits), or clearing
+	 * PCIDE, invalidates everything, globals included. */
+	if (((old ^ val) & flushing) || ((old & CR4_PCIDE) && !(val & CR4_PCIDE)))
+		tlb_flush_vpid(&m->tlb, TC_CTX_VPID(m->tlb.ctx));
+	if (!(val & CR4_PCIDE))
+		tlb_set_context(&m->tlb, TC_CTX_VPID(m->tlb.ctx), 0);
+	mmu_derive_mode(m);
+}
+
+void vcpu_write_efer(struct vcpu *cpu, uint64_t val)
+{
+	struct mmu *m = &cpu->mmu;
+
+	m->sregs.efer = (val & ~EFER_LMA) | (m->sregs.efer & EFER_LMA);
+	mmu_derive_mode(m);
+}
+
+void vcpu_invlpg(struct vcpu *cpu, gva_t va)
+{
+	cpu->st.invlpgs++;
+	tlb_invlpg(&cpu->mmu.tlb, va);
+	intercept(cpu, cpu->mmu.ops->invlpg, va);
+}
+
+void vcpu_set_cpl(struct vcpu *cpu, uint8_t cpl)
+{
+	cpu->mmu.sregs.cpl = cpl;
+	cpu->idx_user = cpl == 3 ? 3u : 0u;
+}
+
+void vcpu_syscall(struct vcpu *cpu)
+{
+	cpu->st.syscalls++;
+}

@@ -1,1 +1,204 @@
-/* placeholder */ typedef int memvirt_placeholder_t;
+/*
+ * vm.c - a VM: host memory for guest RAM and the VMM's tables (hugetlbfs,
+ * else transparent huge pages, else 4K pages; optionally on one NUMA
+ * node), and its single vCPU brought up with paging off.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <hugetlbfs.h>
+#include <numa.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "vmm.h"
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+const char *vm_backing_name(enum vm_backing b)
+{
+	switch (b) {
+	case VM_BACKING_HUGETLBFS:	return "hugetlbfs";
+	case VM_BACKING_THP:		return "thp";
+	case VM_BACKING_4K:		return "4k";
+	}
+	return "?";
+}
+
+/* Free pages in the default hugetlbfs pool, read from sysfs so that
+ * libhugetlbfs is only asked when it can succeed (it warns otherwise). */
+static uint64_t hugetlb_free_bytes(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	unsigned long long free_pages = 0, size_kb = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "HugePages_Free: %llu", &free_pages);
+		sscanf(line, "Hugepagesize: %llu kB", &size_kb);
+	}
+	fclose(f);
+	return (uint64_t)free_pages * size_kb * KiB;
+}
+
+static bool thp_available(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	char buf[128] = "";
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, sizeof(buf), f) != NULL && strstr(buf, "[never]") == NULL;
+	fclose(f);
+	return ok;
+}
+
+static int host_alloc(struct vm *vm, uint64_t len, char *err, size_t errlen)
+{
+	void *p;
+
+	if (hugetlb_free_bytes() >= len && hugetlbfs_find_path() != NULL) {
+		long hps = gethugepagesize();
+
+		if (hps > 0) {
+			uint64_t rounded = (len + (uint64_t)hps - 1) & ~((uint64_t)hps - 1);
+
+			p = get_huge_pages(rounded, GHP_DEFAULT);
+			if (p) {
+				vm->alloc = p;
+				vm->alloc_len = rounded;
+				vm->alloc_huge = true;
+				vm->backing = VM_BACKING_HUGETLBFS;
+				return 0;
+			}
+		}
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		errf(err, errlen, "cannot map %llu MiB of host memory: %s",
+		     (unsigned long long)(len / MiB), strerror(errno));
+		return -1;
+	}
+	vm->alloc = p;
+	vm->alloc_len = len;
+	vm->alloc_huge = false;
+	vm->backing = VM_BACKING_4K;
+	if (thp_available() && madvise(p, len, MADV_HUGEPAGE) == 0)
+		vm->backing = VM_BACKING_THP;
+	return 0;
+}
+
+static void host_free(struct vm *vm)
+{
+	if (!vm->alloc)
+		return;
+	if (vm->alloc_huge)
+		free_huge_pages(vm->alloc);
+	else
+		munmap(vm->alloc, vm->alloc_len);
+	vm->alloc = NULL;
+}
+
+static int vm_numa_bind(struct vm *vm, int node, char *err, size_t errlen)
+{
+	vm->numa_node = node;
+	if (node < 0)
+		return 0;
+	if (numa_available() < 0) {
+		errf(err, errlen, "--numa-node=%d: this host has no NUMA support", node);
+		return -1;
+	}
+	if (node > numa_max_node()) {
+		errf(err, errlen, "--numa-node=%d: no such node (this host has nodes 0..%d)",
+		     node, numa_max_node());
+		return -1;
+	}
+	numa_tonode_memory(vm->alloc, vm->alloc_len, node);
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vcpu *cpu = &vm->cpu;
+	struct mmu *m = &cpu->mmu;
+	uint64_t backing, len;
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->prof = cfg->prof;
+	vm->numa_node = -1;
+	/*
+	 * Host physical memory: guest RAM's backing (rounded up to the host
+	 * page size so a VMM can back it with aligned large pages), then the
+	 * VMM's own region for shadow/EPT tables.
+	 */
+	backing = (cfg->guest_mem + LEVEL_SIZE(cfg->host_level) - 1) &
+		  ~(LEVEL_SIZE(cfg->host_level) - 1);
+	len = backing + cfg->vmm_mem;
+	if (host_alloc(vm, len, err, errlen) < 0)
+		return -1;
+	if (vm_numa_bind(vm, cfg->numa_node, err, errlen) < 0)
+		goto fail_mem;
+
+	cpu->vm = vm;
+	m->ops = cfg->ops;
+	m->costs = &cfg->prof->costs;
+	m->guest_level = cfg->guest_level;
+	m->host_level = cfg->host_level;
+	m->hmem.base = vm->alloc;
+	m->hmem.size = len;
+	m->hmem.guest_size = cfg->guest_mem;
+	m->hmem.vmm_next = backing;
+	m->hmem.vmm_end = len;
+	if (cfg->mmu_params)
+		memcpy(m->params, cfg->mmu_params, sizeof(m->params));
+	r = tlb_init(&m->tlb, &cfg->prof->tlb);
+	if (r < 0) {
+		errf(err, errlen, "CPU profile %s: bad TLB geometry", cfg->prof->name);
+		goto fail_mem;
+	}
+	/* Reset state: real mode with paging off, as after INIT. */
+	m->sregs.cr0 = CR0_PE;
+	m->mode.maxphyaddr = (uint8_t)cfg->prof->maxphyaddr;
+	m->mode.gbpages = cfg->prof->gbpages;
+	m->mode.ept_ad = cfg->prof->ept_ad;
+	mmu_derive_mode(m);
+	vcpu_set_cpl(cpu, 0);
+	r = m->ops->init(m);
+	if (r < 0) {
+		errf(err, errlen, "%s MMU: cannot initialise (%s)", m->ops->name,
+		     strerror(-r));
+		goto fail_tlb;
+	}
+	return 0;
+
+fail_tlb:
+	tlb_destroy(&m->tlb);
+fail_mem:
+	host_free(vm);
+	return -1;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	struct mmu *m = &vm->cpu.mmu;
+
+	if (m->ops && m->ops->destroy)
+		m->ops->destroy(m);
+	tlb_destroy(&m->tlb);
+	host_free(vm);
+}

@@ -67,6 +67,14 @@ int profile_find(struct profile *p, const char *name, char *err, size_t errlen);
 /* profile_dir - the directory profile_find searches. */
 const char *profile_dir(void);
 
+/*
+ * profile_list - the stems of the *.profile files in profile_dir(),
+ * sorted, for `vmm --list`. Stores at most max names (the first max in
+ * sort order) and returns how many it stored, or -1 (errno set) when
+ * the directory cannot be read.
+ */
+int profile_list(char names[][PROFILE_NAME_MAX], int max);
+
 /* ------------------------------------------------------------------ */
 /* Statistics and the cost model                                       */
 /* ------------------------------------------------------------------ */
@@ -76,7 +84,8 @@ struct vcpu_stats {
 	uint64_t	phys_accesses;		/* with paging off (boot) */
 	uint64_t	l1_hits;
 	uint64_t	l2_hits;
-	uint64_t	walks;			/* accesses that missed every TLB level */
+	uint64_t	dtlb_misses;		/* accesses that missed every TLB level */
+	uint64_t	walks;			/* hardware page walks, faulting ones too */
 	uint64_t	walk_reads;
 	uint64_t	walk_ad_writes;
 	uint64_t	psc_hits;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install what memvirt needs from Debian's packages, only when missing.
+# Idempotent; silent when everything is already there.
+set -euo pipefail
+
+pkgs=(meson ninja-build pkg-config gcc libc6-dev libcriterion-dev libnuma-dev
+      libhugetlbfs-dev linux-libc-dev gnuplot-nox python3)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,3 @@
+name = bad
+description = a malformed profile for the CLI test
+clock_ghz = fast

@@ -1,0 +1,94 @@
+/*
+ * test_badinput.c - bad input gets one clear line naming the problem and
+ * exit status 2; never a crash.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <string.h>
+
+#include "vmmrun.h"
+
+struct bad {
+	const char	*args[8];
+	const char	*expect;	/* substring the error line must contain */
+};
+
+static struct bad cases[] = {
+	{ { "--frobnicate", NULL }, "unknown option '--frobnicate'" },
+	{ { "--mmu=qemu", NULL }, "unknown MMU 'qemu'" },
+	{ { "--workload=nope", NULL }, "unknown workload 'nope'" },
+	{ { "--cpu=pentium", NULL }, "pentium" },
+	{ { "--pages=8k", NULL }, "unknown page size '8k'" },
+	{ { "--host-pages=3m", NULL }, "unknown page size '3m'" },
+	{ { "--param", "size=12x", NULL }, "malformed number '12x'" },
+	{ { "--param", "size=-5", NULL }, "malformed number '-5'" },
+	{ { "--param", "size=99999999999999999999999", NULL }, "malformed number" },
+	{ { "--param", "colour=3", NULL }, "unknown parameter" },
+	{ { "--param", "size", NULL }, "expected KEY=VALUE" },
+	{ { "--param", "size=0", NULL }, "out of range" },
+	{ { "--param", "size=1g", NULL }, "does not fit in guest RAM" },
+	{ { "--param", "passes=0", NULL }, "out of range" },
+	{ { "--param", "passes=1000", NULL }, "32-bit loop counter" },
+	{ { "--guest-mem=abc", NULL }, "malformed size 'abc'" },
+	{ { "--guest-mem=0", NULL }, "multiple of 2m" },
+	{ { "--guest-mem=3m", NULL }, "multiple of 2m" },
+	{ { "--guest-mem=1t", NULL }, "malformed size" },
+	{ { "--numa-node=x", NULL }, "malformed node number" },
+	{ { "--numa-node=999", NULL }, "--numa-node=999" },
+	{ { "--mmu=", NULL }, "empty list" },
+	{ { "--mmu", NULL }, "needs a value" },
+	{ { "stray", NULL }, "unexpected argument 'stray'" },
+	{ { "--pages=1g", NULL }, "1g" },
+	{ { "--cpu=" BAD_PROFILE, NULL }, BAD_PROFILE },
+};
+
+ParameterizedTestParameters(badinput, exits_2)
+{
+	return cr_make_param_array(struct bad, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct bad *b, badinput, exits_2, .timeout = 60)
+{
+	struct vmmrun r;
+
+	vmmrun(&r, b->args);
+	cr_assert_eq(r.signal, 0, "%s: killed by signal %d", b->args[0], r.signal);
+	cr_assert_eq(r.status, 2, "%s: exit status %d, stderr: %s", b->args[0], r.status,
+		     r.err);
+	cr_assert_eq(vmmrun_lines(r.err), 1, "%s: want one line, got: %s", b->args[0],
+		     r.err);
+	cr_assert(strstr(r.err, b->expect) != NULL, "%s: '%s' not in: %s", b->args[0],
+		  b->expect, r.err);
+	cr_assert_str_eq(r.out, "", "nothing on stdout for bad input");
+	vmmrun_free(&r);
+}
+
+Test(badinput, help_documents_every_flag)
+{
+	const char *args[] = { "--help", NULL };
+	const char *flags[] = { "--mmu", "--pages", "--host-pages", "--workload", "--cpu",
+				"--param", "--guest-mem", "--numa-node", "--list", "--help" };
+	struct vmmrun r;
+	size_t i;
+
+	vmmrun(&r, args);
+	cr_assert_eq(r.status, 0);
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		cr_assert(strstr(r.out, flags[i]) != NULL, "--help lacks %s", flags[i]);
+	vmmrun_free(&r);
+}
+
+Test(badinput, list_names_everything)
+{
+	const char *args[] = { "--list", NULL };
+	struct vmmrun r;
+
+	vmmrun(&r, args);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, "native") != NULL);
+	cr_assert(strstr(r.out, "memsweep") != NULL);
+	cr_assert(strstr(r.out, "skylake") != NULL);
+	cr_assert(strstr(r.out, "phenom2-n620") != NULL);
+	cr_assert(strstr(r.out, "does not load") == NULL, "a shipped profile fails: %s", r.out);
+	vmmrun_free(&r);
+}

@@ -1,0 +1,32 @@
+/*
+ * report.h - one result row and its renderings (private to the CLI).
+ */
+#ifndef MEMVIRT_REPORT_H
+#define MEMVIRT_REPORT_H
+
+#include <stdio.h>
+
+#include "vmm.h"
+
+struct row {
+	const char		*workload;
+	const char		*mmu;
+	const char		*pages;
+	const char		*host_pages;	/* "-" when there is no host level */
+	const char		*cpu;
+	const char		*backing;
+	uint64_t		guest_mem;
+	char			params[256];	/* "k=v;k=v" */
+	struct vcpu_stats	st;
+	uint64_t		pte_writes;	/* guest page-table entries written */
+	struct cycle_breakdown	cyc;
+	double			clock_hz;
+	double			wall_s;
+	uint64_t		checksum;
+};
+
+void report_csv_header(FILE *f);
+void report_csv_row(FILE *f, const struct row *r);
+void report_summary(FILE *f, const struct row *r);
+
+#endif /* MEMVIRT_REPORT_H */
