@@ -265,6 +265,15 @@ struct mmu_work {
 	uint32_t	handler_writes;	/* VMM handler: table entries written */
 };
 
+/* What an exit was for, when the backend classifies it (shadow paging's
+ * fault taxonomy); counted by the vCPU with the exit. */
+enum mmu_exit_kind {
+	MMU_EXIT_PLAIN = 0,	/* nothing more to say */
+	MMU_EXIT_HIDDEN,	/* shadow: spte missing/too weak, gpte allows: filled */
+	MMU_EXIT_TRUE,		/* shadow: gpte refuses: #PF injected into the guest */
+	MMU_EXIT_TRACE,		/* shadow: write to a write-protected guest table */
+};
+
 /* One TLB miss, handed to the backend. */
 struct mmu_fault {
 	/* inputs */
@@ -279,12 +288,17 @@ struct mmu_fault {
 	unsigned	rights;		/* RIGHT_* */
 	bool		global;
 	bool		dirty;
+	bool		unbacked;	/* the gpa is outside guest RAM: the access
+					 * goes nowhere (reads all ones), no TLB fill */
 
 	/* outputs: guest fault (MMU_FAULT) */
 	uint32_t	error_code;	/* #PF error code; CR2 = va */
 
-	/* outputs: exit (MMU_EXIT, MMU_EMULATED) */
+	/* outputs: exit (MMU_EXIT, MMU_EMULATED; MMU_FAULT when `exited`,
+	 * i.e. the VMM took the exit and then injected the #PF) */
+	bool		exited;
 	unsigned	exit_reason;	/* EXIT_REASON_* of <asm/vmx.h> */
+	enum mmu_exit_kind exit_kind;
 	uint64_t	exit_qual;	/* exit qualification, as the VMCS holds it */
 
 	/* outputs: always */
@@ -310,6 +324,49 @@ struct hmem {
 	uint64_t	vmm_pages;	/* 4K table pages the VMM has allocated */
 };
 
+/*
+ * The VMM's map of guest RAM to host memory (KVM's memslot, in effect):
+ * one host page of `level` per aligned gpa region, handed out lazily from
+ * the backing region [0, hmem.vmm_next's start) in first-touch order, so
+ * gpa != hpa and a wrong translation shows in the checksums.
+ */
+struct p2m {
+	hpa_t		*map;		/* per region: hpa + 1, 0 = not backed */
+	uint64_t	nregions;
+	unsigned	level;		/* host page size */
+	uint64_t	next;		/* next free hpa of the backing region */
+	uint64_t	end;		/* end of the backing region */
+	uint64_t	backed;		/* regions backed so far */
+};
+
+/* p2m_init - map for h->guest_size bytes of guest RAM in host pages of
+ * `level`, backing region [0, end). Returns 0 or -ENOMEM. */
+int p2m_init(struct p2m *p, const struct hmem *h, unsigned level, uint64_t end);
+void p2m_destroy(struct p2m *p);
+
+/* p2m_lookup - hpa of gpa if backed, else 0 with *backed false. */
+static inline hpa_t p2m_lookup(const struct p2m *p, gpa_t gpa, bool *backed)
+{
+	uint64_t r = gpa >> LEVEL_SHIFT(p->level);
+	hpa_t v = r < p->nregions ? p->map[r] : 0;
+
+	*backed = v != 0;
+	return v ? v - 1 + (gpa & (LEVEL_SIZE(p->level) - 1)) : 0;
+}
+
+/* p2m_back - back the region holding gpa (inside guest RAM) with a
+ * zeroed host page; returns the hpa of gpa. */
+hpa_t p2m_back(struct p2m *p, const struct hmem *h, gpa_t gpa);
+
+/* Backend state worth a CSV column (gauges, not events). */
+struct mmu_report {
+	uint64_t	ept_pages;		/* EPT table pages allocated */
+	uint64_t	shadow_pages_peak;	/* shadow table pages, high-water mark */
+	uint64_t	shadow_pages;		/* shadow table pages at the end */
+	uint64_t	shadow_root_hits;	/* CR3 writes served by the root cache */
+	uint64_t	host_pages_backed;	/* host pages backing guest RAM */
+};
+
 struct mmu_costs;
 struct mmu;
 
@@ -326,9 +383,11 @@ struct mmu_ops {
 	enum mmu_result	(*write_cr3)(struct mmu *m, struct mmu_fault *f);
 	/* guest executed INVLPG va (after the TLB effects); NULL: none */
 	enum mmu_result	(*invlpg)(struct mmu *m, struct mmu_fault *f);
-	/* guest memory as the VMM reaches it (gpa -> host pointer), for
-	 * guest-physical accesses with paging off; NULL if unbacked */
+	/* a guest-physical access with paging off: translate f->va as a gpa
+	 * (may exit, e.g. an EPT violation to back the page) */
 	enum mmu_result	(*phys)(struct mmu *m, struct mmu_fault *f);
+	/* the backend's gauges for the report; NULL: none */
+	void		(*report)(const struct mmu *m, struct mmu_report *out);
 };
 
 struct mmu {

@@ -68,6 +68,8 @@ static enum mmu_result native_fill(struct mmu *m, struct mmu_fault *f)
 	f->rights = r.rights;
 	f->global = (r.leaf & PTE_G) && (m->sregs.cr4 & CR4_PGE);
 	f->dirty = (r.leaf & PTE_D) != 0;
+	/* A leaf beyond guest RAM: no memory answers there. */
+	f->unbacked = f->hpa + LEVEL_SIZE(r.level) > m->hmem.guest_size;
 	return MMU_OK;
 }
 
@@ -77,7 +79,7 @@ static enum mmu_result native_phys(struct mmu *m, struct mmu_fault *f)
 	f->hpa = f->va & PAGE_MASK;
 	f->level = LEVEL_4K;
 	f->rights = RIGHTS_ALL;
-	(void)m;
+	f->unbacked = f->va >= m->hmem.guest_size;
 	return MMU_OK;
 }
 

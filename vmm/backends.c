@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include "ept.h"
+#include "shadow.h"
 #include "vmm.h"
 
 const struct mmu_ops *const vmm_backends[] = {

@@ -464,6 +464,8 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 	r->guest_mem = o->guest_mem;
 	r->st = vm->cpu.st;
 	r->pte_writes = os->pte_writes;
+	if (c->mmu->report)
+		c->mmu->report(&vm->cpu.mmu, &r->mr);
 	r->clock_hz = c->prof->clock_hz;
 	vmm_cycles(&r->st, &c->prof->costs, &r->cyc);
 	ret = 0;

@@ -55,7 +55,9 @@ void report_csv_header(FILE *f)
 		lower_name(n, sizeof(n), exit_cols[i]);
 		fprintf(f, ",exit_%s", n);
 	}
-	fputs(",guest_page_faults,pte_writes,cr3_writes,invlpgs,insns_user,insns_kernel,"
+	fputs(",guest_page_faults,hidden_faults,trace_faults,true_faults,pte_writes,"
+	      "cr3_writes,invlpgs,shadow_pages_peak,shadow_root_hits,ept_pages,"
+	      "host_pages_backed,insns_user,insns_kernel,"
 	      "cycles,cycles_user,cycles_kernel,cycles_data,cycles_tlb,cycles_walk,"
 	      "cycles_exit", f);
 	for (i = 0; i < ARRAY_SIZE(exit_cols); i++) {
@@ -79,9 +81,13 @@ void report_csv_row(FILE *f, const struct row *r)
 		total_exits(s));
 	for (i = 0; i < ARRAY_SIZE(exit_cols); i++)
 		fprintf(f, ",%" PRIu64, s->exits[exit_cols[i]]);
+	fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
+		s->guest_page_faults, s->hidden_faults, s->trace_faults, s->true_faults,
+		r->pte_writes);
 	fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
-		s->guest_page_faults, r->pte_writes, s->cr3_writes, s->invlpgs,
-		s->insns_user, s->insns_kernel);
+		s->cr3_writes, s->invlpgs, r->mr.shadow_pages_peak, r->mr.shadow_root_hits,
+		r->mr.ept_pages, r->mr.host_pages_backed);
+	fprintf(f, ",%" PRIu64 ",%" PRIu64, s->insns_user, s->insns_kernel);
 	fprintf(f, ",%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f", r->cyc.total, r->cyc.user,
 		r->cyc.kernel, r->cyc.data, r->cyc.tlb, r->cyc.walk, r->cyc.exit);
 	for (i = 0; i < ARRAY_SIZE(exit_cols); i++)

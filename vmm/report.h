@@ -19,6 +19,7 @@ struct row {
 	char			params[256];	/* "k=v;k=v" */
 	struct vcpu_stats	st;
 	uint64_t		pte_writes;	/* guest page-table entries written */
+	struct mmu_report	mr;		/* backend gauges */
 	struct cycle_breakdown	cyc;
 	double			clock_hz;
 	double			wall_s;

@@ -37,7 +37,8 @@ void vcpu_stop(struct vcpu *cpu, const char *fmt, ...)
 	longjmp(*cpu->stop_jmp, 1);
 }
 
-void vcpu_count_exit(struct vcpu *cpu, unsigned reason, const struct mmu_work *work)
+void vcpu_count_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
+		     const struct mmu_work *work)
 {
 	const struct mmu_costs *c = cpu->mmu.costs;
 	double handler;
@@ -46,6 +47,12 @@ void vcpu_count_exit(struct vcpu *cpu, unsigned reason, const struct mmu_work *w
 	handler = c->exit_handler[reason] +
 		  c->vmm_ref * (double)(work->handler_reads + work->handler_writes);
 	cpu->st.exits[reason]++;
+	switch (kind) {
+	case MMU_EXIT_HIDDEN:	cpu->st.hidden_faults++; break;
+	case MMU_EXIT_TRUE:	cpu->st.true_faults++; break;
+	case MMU_EXIT_TRACE:	cpu->st.trace_faults++; break;
+	case MMU_EXIT_PLAIN:	break;
+	}
 	cpu->st.exit_cycles[reason] += c->exit_roundtrip + handler;
 	cpu->st.handler_reads += work->handler_reads;
 	cpu->st.handler_writes += work->handler_writes;
@@ -132,17 +139,17 @@ static void phys_access(struct vcpu *cpu, gpa_t gpa, unsigned acc, unsigned size
 		case MMU_OK:
 			cpu->st.phys_accesses++;
 			p = hmem_ptr(&m->hmem, f.hpa + (gpa & (PAGE_SIZE - 1)), size);
-			if (gpa >= m->hmem.guest_size || !p)
+			if (f.unbacked || !p)
 				unbacked_access(cpu, acc, size, val);
 			else
 				do_access(p, acc, size, val);
 			return;
 		case MMU_EXIT:
-			vcpu_count_exit(cpu, f.exit_reason, &f.work);
+			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			continue;
 		case MMU_EMULATED:
 			cpu->st.phys_accesses++;
-			vcpu_count_exit(cpu, f.exit_reason, &f.work);
+			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			return;
 		case MMU_STOP:
 			vcpu_stop(cpu, "%s", f.stop);
@@ -209,12 +216,12 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 			cpu->st.walks++;
 			cpu->st.accesses++;
 			cpu->st.dtlb_misses++;
-			if (!page_in_host(&m->hmem, f.hpa, f.level) ||
-			    (m->ops == &native_mmu_ops &&
-			     f.hpa + LEVEL_SIZE(f.level) > m->hmem.guest_size)) {
+			if (f.unbacked) {
 				unbacked_access(cpu, acc, size, val);
 				return;
 			}
+			BUG_ON(!page_in_host(&m->hmem, f.hpa, f.level),
+			       "backend translated outside host memory");
 			tlb_fill(&m->tlb, &(struct tlb_fill){
 				.va = va, .hpa = f.hpa, .level = (uint8_t)f.level,
 				.rights = (uint8_t)f.rights, .global = f.global,
@@ -224,16 +231,18 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 			return;
 		case MMU_FAULT:
 			cpu->st.walks++;
+			if (f.exited)
+				vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			/* A #PF invalidates the TLB entries and the paging-structure
 			 * cache entries for the faulting address (SDM 4.10.4.1). */
 			tlb_pf_invalidate(&m->tlb, va);
 			deliver_pf(cpu, va, f.error_code);
 			continue;
 		case MMU_EXIT:
-			vcpu_count_exit(cpu, f.exit_reason, &f.work);
+			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			continue;
 		case MMU_EMULATED:
-			vcpu_count_exit(cpu, f.exit_reason, &f.work);
+			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			cpu->st.accesses++;
 			if (!(acc & ACC_WRITE))
 				BUG_ON(1, "only writes are emulated");
@@ -260,7 +269,7 @@ static void intercept(struct vcpu *cpu,
 	r = hook(&cpu->mmu, &f);
 	count_walk_work(cpu, &f.work);
 	if (r == MMU_EXIT || r == MMU_EMULATED)
-		vcpu_count_exit(cpu, f.exit_reason, &f.work);
+		vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 	else if (r == MMU_STOP)
 		vcpu_stop(cpu, "%s", f.stop);
 }

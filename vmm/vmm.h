@@ -99,6 +99,9 @@ struct vcpu_stats {
 	uint64_t	unbacked_accesses;	/* data accesses to gpa outside guest RAM */
 	uint64_t	handler_reads;		/* VMM handlers: entries read */
 	uint64_t	handler_writes;		/* VMM handlers: entries written */
+	uint64_t	hidden_faults;		/* shadow: exits that filled an spte */
+	uint64_t	true_faults;		/* shadow: exits that injected #PF */
+	uint64_t	trace_faults;		/* shadow: exits for guest table writes */
 	uint64_t	exits[VMM_NR_EXIT_REASONS];
 	double		exit_cycles[VMM_NR_EXIT_REASONS];
 };
@@ -259,7 +262,8 @@ void vcpu_syscall(struct vcpu *cpu);
 
 /* vcpu_count_exit - account one VM exit of `reason` whose VMM handler
  * did `work`. The one place exits are counted. */
-void vcpu_count_exit(struct vcpu *cpu, unsigned reason, const struct mmu_work *work);
+void vcpu_count_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
+		     const struct mmu_work *work);
 
 /* The backend table, by name. */
 extern const struct mmu_ops *const vmm_backends[];
