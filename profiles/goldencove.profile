@@ -1,0 +1,50 @@
+# goldencove.profile - Intel Xeon Platinum 8480+ (Sapphire Rapids, Golden
+# Cove cores, Intel 7), VT-x with EPT (A/D flags), VPID, PCID. Short source
+# names ([IntelOpt], [ChipsGLC], ...) are expanded in profiles/README.md.
+
+name        = goldencove
+description = Intel Xeon Platinum 8480+ (Sapphire Rapids, Golden Cove cores, 3.0 GHz all-core), VT-x with EPT A/D
+clock_ghz   = 3.0       # estimate: Intel ARK gives 2.0 GHz base, 3.8 GHz max turbo; ~3.0 GHz all-core turbo
+maxphyaddr  = 46        # estimate: Sapphire Rapids servers commonly report 46 physical address bits (52 is the architectural max)
+vpid        = 1         # [IntelOpt]: VPID since Nehalem
+pcid        = 1         # [IntelSDM]: PCID since Westmere
+gbpages     = 1         # [IntelOpt] Golden Cove TLB table: 1G DTLB entries
+ept_ad      = 1         # [IntelSDM]: EPT accessed/dirty flags since Haswell
+
+# TLBs [IntelOpt, Golden Cove TLB table]. LRU stands in for pseudo-LRU.
+tlb.l1.0    = 96 6 4k lru        # [IntelOpt]: load DTLB 96 entries, 6-way, 4K pages (64 before Golden Cove, [cpunews])
+tlb.l1.1    = 32 4 2m lru        # [IntelOpt]: load DTLB 32 entries, 4-way, 2M/4M pages
+tlb.l1.2    = 8 8 1g lru         # [IntelOpt]: load DTLB 8 entries, fully associative, 1G pages
+# The 16-entry store-only DTLB is not modeled: the engine has one L1 data TLB.
+tlb.l2.0    = 2048 16 4k,2m lru  # [IntelOpt]: STLB 2048 entries, 16-way, shared by 4K and 2M
+tlb.l2.1    = 1024 8 1g lru      # estimate: 1G STLB part taken as 1024 entries 8-way as reported for Sunny Cove; verify
+
+# Paging-structure caches: architectural [IntelSDM 4.10.3], sizes never
+# published. Same estimates for every Intel profile.
+psc.pde     = 32 4      # estimate: a few dozen PDE entries
+psc.pdpte   = 4 4       # estimate: a handful of PDPTE entries
+psc.pml4e   = 2 2       # estimate: a couple of PML4E entries
+
+# EPT structures [IntelSDM 28.3]: sizes not published.
+ntlb        = 16 4      # estimate: 16 entries, 4-way
+ept_psc.pde   = 32 4    # estimate: as psc.pde
+ept_psc.pdpte = 4 4     # estimate: as psc.pdpte
+ept_psc.pml4e = 2 2     # estimate: as psc.pml4e
+
+# Costs, in core cycles.
+cpi         = 0.45      # estimate: 6-wide core, simple integer loops above IPC 2
+l1d_hit     = 5         # [ChipsGLC]: Golden Cove's 48 KiB L1D has a 5-cycle latency
+tlb_l2_hit  = 8         # estimate: no published figure; between Skylake's ~9 and a larger, faster-clocked design
+walk_ref    = 16        # estimate: no cache model yet; ~ the L2 latency of the 2 MiB Sapphire Rapids L2 (~15-16 cycles)
+pf_delivery = 500       # estimate: [lastweek] ~440 + ~270 cycles on Haswell-EP including bookkeeping; assumed a little faster
+syscall     = 110       # estimate: bare SYSCALL + SYSRET, no kernel work, no mitigations
+exit_roundtrip = 780    # estimate: no public hardware-only figure found; [Agesen12] shows the round trip flat at 761-784 from Westmere on
+vmm_ref     = 9         # estimate: one table entry in a VMM handler, between an L1 (5) and an L2 (~16) hit
+
+# VMM software work per exit, table-entry reads/writes excluded (charged as
+# vmm_ref each). All estimates: a KVM-like handler path, ~0.9x Skylake.
+exit_handler.ept_violation = 1100   # estimate: EPT violation -> lazy backing of one gpa
+exit_handler.exception_nmi = 1600   # estimate: intercepted #PF under shadow paging: guest walk, fill or inject
+exit_handler.cr_access     = 650    # estimate: CR3 write under shadow paging: root lookup and switch
+exit_handler.invlpg        = 450    # estimate: INVLPG under shadow paging: drop one shadow entry
+exit_handler.ept_misconfig = 800    # estimate: MMIO-style fast path

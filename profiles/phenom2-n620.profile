@@ -1,0 +1,55 @@
+# phenom2-n620.profile - AMD Phenom II N620: K10 ("Champlain"), 2 cores,
+# 45 nm, 2.8 GHz, 1 MiB L2 per core, no L3; AMD-V with nested paging (NPT,
+# AMD's name for what the keys below call EPT: ntlb and ept_psc describe the
+# NPT walk structures). Short source names ([AMD10h], ...) are expanded in
+# profiles/README.md.
+#
+# Exit reasons use the VMX names the engine counts by: ept_violation stands
+# for #VMEXIT(NPF), exception_nmi for an intercepted #PF, cr_access for a
+# CR3 write intercept, invlpg for the INVLPG intercept.
+
+name        = phenom2-n620
+description = AMD Phenom II N620 (K10, 2 cores, 2.8 GHz, AMD-V with nested paging)
+clock_ghz   = 2.8       # AMD product specification of the N620 (2.8 GHz, no boost)
+maxphyaddr  = 48        # [AMD10h]: Family 10h implements 48 physical address bits
+vpid        = 1         # AMD-V ASIDs tag TLB entries, so VMRUN/#VMEXIT keep the TLB (AMD APM vol. 2, "TLB control")
+pcid        = 0         # PCID is an Intel extension; K10 has none
+gbpages     = 1         # [AMD10h]: Family 10h introduced 1 GB pages (CPUID Fn8000_0001 EDX Page1GB)
+ept_ad      = 0         # per the project brief; note NPT walks on K10 do set A/D bits in nested entries
+
+# TLBs. LRU stands in for the hardware's undisclosed (pseudo-LRU) policy.
+tlb.l1.0    = 48 48 4k,2m,1g lru  # [AMD10h]: L1 DTLB 48 entries, fully associative, 4K/2M/1G pages
+tlb.l2.0    = 512 4 4k lru        # [AMD10h]: L2 DTLB 512 entries, 4-way, 4K pages
+tlb.l2.1    = 128 2 2m lru        # [AMD10h]: L2 DTLB 128 entries, 2-way, 2M pages (1G pages live in L1 only)
+
+# Page walk cache. [Barr10], [Bhargava08]: K10 has one small unified page
+# walk cache (on the order of two dozen entries) of upper-level entries.
+psc.pde     = 16 16     # estimate: share of the unified PWC given to PDEs, fully associative
+psc.pdpte   = 4 4       # estimate: as above
+psc.pml4e   = 4 4       # estimate: as above
+
+# Nested paging structures. [Bhargava08]: K10 adds a nested TLB (gpa -> hpa
+# of guest page-table pages) and lets the PWC hold nested entries too.
+ntlb        = 16 16     # estimate: size not published; 16 entries fully associative
+ept_psc.pde   = 8 8     # estimate: nested entries' share of the PWC
+ept_psc.pdpte = 4 4     # estimate: as above
+ept_psc.pml4e = 2 2     # estimate: as above
+
+# Costs, in core cycles.
+cpi         = 0.7       # estimate: K10 retires up to 3 macro-ops per cycle; simple integer loops run near IPC 1.4
+l1d_hit     = 3         # [AMD10h]: 3-cycle L1D load-to-use latency
+tlb_l2_hit  = 5         # estimate: no published K10 L1-miss/L2-hit DTLB penalty; a few cycles as on its contemporaries
+walk_ref    = 13        # estimate: no cache model yet; the K10 walker reads through L2, reported at 12-15 cycles on Phenom II
+pf_delivery = 700       # estimate: [lastweek] ~440 + ~270 cycles on Haswell-EP incl. bookkeeping; K10 assumed no faster
+syscall     = 150       # estimate: bare SYSCALL + SYSRET, no kernel work, no mitigations
+exit_roundtrip = 1300   # estimate: not in [Agesen12]; its contemporaries Penryn 1266, Nehalem 1009; K10 lacks VMCB clean bits [XenSVM], so every VMRUN reloads the full guest state
+vmm_ref     = 8         # estimate: one table entry in a VMM handler, between an L1 (3) and an L2 (~13) hit
+
+# VMM software work per exit, table-entry reads/writes excluded (those are
+# charged as vmm_ref each). All estimates: a KVM-like handler path; K10 at
+# ~1.4x the Skylake figures for its lower IPC and older software paths.
+exit_handler.ept_violation = 1700   # estimate: #NPF -> nested fault handler, lazy backing of one gpa
+exit_handler.exception_nmi = 2500   # estimate: intercepted #PF under shadow paging: guest walk, fill or inject
+exit_handler.cr_access     = 1000   # estimate: CR3 write under shadow paging: root lookup and switch
+exit_handler.invlpg        = 700    # estimate: INVLPG under shadow paging: drop one shadow entry
+exit_handler.ept_misconfig = 1250   # estimate: MMIO-style fast path

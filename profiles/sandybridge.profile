@@ -1,0 +1,48 @@
+# sandybridge.profile - Intel Core i7-2600 (Sandy Bridge, 32 nm), 4 cores,
+# 3.4 GHz, VT-x with EPT and VPID. Short source names ([IntelOpt], [7cpu],
+# ...) are expanded in profiles/README.md.
+
+name        = sandybridge
+description = Intel Core i7-2600 (Sandy Bridge, 32 nm, 3.4 GHz), VT-x with EPT and VPID
+clock_ghz   = 3.4       # Intel ARK: i7-2600 base frequency 3.4 GHz
+maxphyaddr  = 36        # estimate: Sandy Bridge client parts report 36 physical address bits (CPUID 8000_0008h)
+vpid        = 1         # [IntelOpt]: VPID since Nehalem
+pcid        = 1         # [IntelSDM]: PCID since Westmere
+gbpages     = 1         # [IntelOpt] Sandy Bridge: the DTLB has 1G entries
+ept_ad      = 0         # [IntelSDM]: EPT accessed/dirty flags arrive with Haswell
+
+# TLBs [IntelOpt, Sandy Bridge TLB table]. LRU stands in for pseudo-LRU.
+tlb.l1.0    = 64 4 4k lru     # [IntelOpt]: DTLB 64 entries, 4-way, 4K pages
+tlb.l1.1    = 32 4 2m lru     # [IntelOpt]: DTLB 32 entries, 4-way, 2M/4M pages
+tlb.l1.2    = 4 4 1g lru      # [IntelOpt]: DTLB 4 entries, 4-way (fully associative), 1G pages
+tlb.l2.0    = 512 4 4k lru    # [IntelOpt]: STLB 512 entries, 4-way, 4K pages only
+
+# Paging-structure caches: architectural [IntelSDM 4.10.3], sizes never
+# published. Same estimates for every Intel profile.
+psc.pde     = 32 4      # estimate: a few dozen PDE entries
+psc.pdpte   = 4 4       # estimate: a handful of PDPTE entries
+psc.pml4e   = 2 2       # estimate: a couple of PML4E entries
+
+# EPT structures [IntelSDM 28.3]: sizes not published.
+ntlb        = 16 4      # estimate: 16 entries, 4-way
+ept_psc.pde   = 32 4    # estimate: as psc.pde
+ept_psc.pdpte = 4 4     # estimate: as psc.pdpte
+ept_psc.pml4e = 2 2     # estimate: as psc.pml4e
+
+# Costs, in core cycles.
+cpi         = 0.55      # estimate: 4-wide core with a uop cache, simple integer loops near IPC 1.8
+l1d_hit     = 4         # [IntelOpt], [7cpu]: L1D 4 cycles (5 with complex addressing)
+tlb_l2_hit  = 7         # estimate: about 7 cycles for an STLB hit, as on Nehalem [IntelOpt]; not re-verified
+walk_ref    = 12        # estimate: no cache model yet; ~ the 11-12-cycle L2 latency [7cpu Sandy/Ivy Bridge]
+pf_delivery = 600       # estimate: [lastweek] ~440 + ~270 cycles on Haswell-EP incl. bookkeeping
+syscall     = 140       # estimate: bare SYSCALL + SYSRET, no kernel work, no mitigations
+exit_roundtrip = 784    # [Agesen12] (DESIGN.md table): Sandy Bridge VM exit + VM entry
+vmm_ref     = 8         # estimate: one table entry in a VMM handler, between an L1 (4) and an L2 (12) hit
+
+# VMM software work per exit, table-entry reads/writes excluded (charged as
+# vmm_ref each). All estimates: a KVM-like handler path, ~1.1x Skylake.
+exit_handler.ept_violation = 1300   # estimate: EPT violation -> lazy backing of one gpa
+exit_handler.exception_nmi = 2000   # estimate: intercepted #PF under shadow paging: guest walk, fill or inject
+exit_handler.cr_access     = 800    # estimate: CR3 write under shadow paging: root lookup and switch
+exit_handler.invlpg        = 550    # estimate: INVLPG under shadow paging: drop one shadow entry
+exit_handler.ept_misconfig = 1000   # estimate: MMIO-style fast path

@@ -1,0 +1,51 @@
+# westmere.profile - Intel Xeon X5650 (Westmere-EP, 32 nm), 6 cores,
+# 2.66 GHz with Turbo off, VT-x with EPT and VPID. Short source names
+# ([IntelOpt], [7cpu], ...) are expanded in profiles/README.md.
+
+name        = westmere
+description = Intel Xeon X5650 (Westmere-EP, 32 nm, 2.66 GHz), VT-x with EPT and VPID
+clock_ghz   = 2.66      # [7cpu] Westmere page: X5650 measured at 2666 MHz, Turbo off
+maxphyaddr  = 40        # estimate: Xeon 5600 parts commonly report 40 physical address bits (CPUID 8000_0008h)
+vpid        = 1         # [IntelOpt] Nehalem/Westmere: VPID tags TLB entries, exits keep the TLB
+pcid        = 1         # [IntelSDM]: PCID (CPUID.01H:ECX[17]) first appears with Westmere
+gbpages     = 1         # [IntelSDM]: 1 GB pages first appear with Westmere; [7cpu] measures them on the X5650
+ept_ad      = 0         # [IntelSDM]: EPT accessed/dirty flags arrive with Haswell
+
+# TLBs. LRU stands in for the hardware's undisclosed (pseudo-LRU) policy.
+tlb.l1.0    = 64 4 4k lru     # [IntelOpt] Nehalem/Westmere: DTLB 64 entries, 4-way, 4K pages
+tlb.l1.1    = 32 4 2m lru     # [IntelOpt]: DTLB 32 entries, 4-way, 2M/4M pages
+# No 1G entries: [7cpu] "there are no dedicated TLB items that cover full
+# 1 GB pages", so 1G pages are splintered into 2M entries.
+tlb.l2.0    = 512 4 4k lru    # [IntelOpt]: STLB 512 entries, 4-way, 4K pages only
+
+# Paging-structure caches: architectural [IntelSDM 4.10.3], sizes never
+# published (Intel forum thread "Caching H/W of Address Translation
+# Structures", 2012). Same estimates for every Intel profile.
+psc.pde     = 32 4      # estimate: a few dozen PDE entries
+psc.pdpte   = 4 4       # estimate: a handful of PDPTE entries
+psc.pml4e   = 2 2       # estimate: a couple of PML4E entries
+
+# EPT structures: guest-physical mappings and EPT paging-structure caches
+# are architectural [IntelSDM 28.3], their sizes are not published.
+ntlb        = 16 4      # estimate: 16 entries, 4-way
+ept_psc.pde   = 32 4    # estimate: as psc.pde
+ept_psc.pdpte = 4 4     # estimate: as psc.pdpte
+ept_psc.pml4e = 2 2     # estimate: as psc.pml4e
+
+# Costs, in core cycles.
+cpi         = 0.6       # estimate: 4-wide core, simple integer loops near IPC 1.6
+l1d_hit     = 4         # [7cpu] Westmere: L1 data cache latency 4 cycles
+tlb_l2_hit  = 7         # estimate: [IntelOpt] quotes about 7 cycles for a DTLB miss that hits the STLB on Nehalem; not re-verified
+walk_ref    = 10        # estimate: no cache model yet; ~ the 10-cycle L2 latency [7cpu], walks mostly hitting L1/L2
+pf_delivery = 650       # estimate: [lastweek] ~440 + ~270 cycles on Haswell-EP incl. bookkeeping; Westmere assumed a little slower
+syscall     = 150       # estimate: bare SYSCALL + SYSRET, no kernel work, no mitigations
+exit_roundtrip = 761    # [Agesen12] (DESIGN.md table): Westmere VM exit + VM entry
+vmm_ref     = 7         # estimate: one table entry in a VMM handler, between an L1 (4) and an L2 (10) hit
+
+# VMM software work per exit, table-entry reads/writes excluded (charged as
+# vmm_ref each). All estimates: a KVM-like handler path, ~1.2x Skylake.
+exit_handler.ept_violation = 1450   # estimate: EPT violation -> lazy backing of one gpa
+exit_handler.exception_nmi = 2200   # estimate: intercepted #PF under shadow paging: guest walk, fill or inject
+exit_handler.cr_access     = 850    # estimate: CR3 write under shadow paging: root lookup and switch
+exit_handler.invlpg        = 600    # estimate: INVLPG under shadow paging: drop one shadow entry
+exit_handler.ept_misconfig = 1100   # estimate: MMIO-style fast path
