@@ -1,1 +1,703 @@
-/* placeholder */ typedef int memvirt_placeholder_t;
+/*
+ * tlb.c - tagged set-associative caches and what is built from them: the
+ * two-level TLB (per-size arrays, VPID/PCID/global tags, the memo of L1
+ * hits) and the paging-structure caches. Invalidation follows SDM Vol. 3
+ * 4.10.4; nothing here allocates, divides or calls indirectly after init.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmu.h"
+
+/* Levels a TLB array can hold: 4K, 2M, 1G (bit l of tc->sizes). */
+#define TLB_SIZES_VALID	((1u << LEVEL_4K) | (1u << LEVEL_2M) | (1u << LEVEL_1G))
+
+/* ------------------------------------------------------------------ */
+/* Tagged set-associative caches                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Where an address lives in a cache. For a page (or region) of size
+ * LEVEL_SIZE(level):
+ *
+ *   63                  LEVEL_SHIFT(level)            0
+ *  +---------------------------+------------------------+
+ *  |            key            |   offset in the page   |
+ *  +---------------------------+------------------------+
+ *            set = key & (sets - 1)
+ *
+ * The set's ways are contiguous in c->e (set-major).
+ */
+static inline struct tc_entry *tc_set(const struct tc *c, uint64_t key)
+{
+	return c->e + (size_t)(key & (c->sets - 1)) * c->ways;
+}
+
+/* The tag match every lookup uses: same page, same size, and either the
+ * same context or (match_global) a global entry of the same VPID. */
+static inline bool tc_match(const struct tc_entry *e, uint64_t key,
+			    unsigned level, uint32_t ctx, bool match_global)
+{
+	/* the key rejects almost every way: test it alone first */
+	if (e->key != key)
+		return false;
+	if (!(e->flags & TCE_VALID) || e->level != level)
+		return false;
+	return e->ctx == ctx ||
+	       (match_global && (e->flags & TCE_GLOBAL) &&
+		TC_CTX_VPID(e->ctx) == TC_CTX_VPID(ctx));
+}
+
+/* First matching entry of one size, in way order; LRU untouched. */
+static inline struct tc_entry *tc_probe(const struct tc *c, uint64_t addr,
+					unsigned level, uint32_t ctx,
+					bool match_global)
+{
+	uint64_t key = addr >> LEVEL_SHIFT(level);
+	struct tc_entry *set;
+
+	if (unlikely(c->sets == 0))
+		return NULL;
+	set = tc_set(c, key);
+	for (uint32_t w = 0; w < c->ways; w++)
+		if (tc_match(&set[w], key, level, ctx, match_global))
+			return &set[w];
+	return NULL;
+}
+
+static inline uint64_t xorshift64(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+/* A random way of a full set: multiply-shift maps 32 random bits onto
+ * [0, ways) without a modulo; ways need not be a power of two. */
+static inline struct tc_entry *tc_random_way(struct tc *c, struct tc_entry *set)
+{
+	uint64_t r = xorshift64(&c->rng) >> 32;
+
+	return &set[(r * c->ways) >> 32];
+}
+
+int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock)
+{
+	uint32_t sets;
+
+	memset(c, 0, sizeof(*c));
+	c->clock = clock;
+	c->sizes = g->sizes;
+	c->repl = g->repl;
+	if (g->repl > TC_REPL_RANDOM)
+		return -EINVAL;
+	if (g->entries == 0)
+		return 0;		/* absent: sets == 0, every lookup misses */
+	if (g->ways == 0 || g->ways > g->entries || g->entries % g->ways != 0)
+		return -EINVAL;
+	sets = g->entries / g->ways;
+	if ((sets & (sets - 1)) != 0)
+		return -EINVAL;
+	c->e = calloc(g->entries, sizeof(*c->e));
+	if (!c->e)
+		return -ENOMEM;
+	c->sets = sets;
+	c->ways = g->ways;
+	/* deterministic per geometry: two runs of one config replace alike */
+	c->rng = UINT64_C(0x9e3779b97f4a7c15) ^
+		 ((uint64_t)g->entries << 32 | g->ways);
+	if (c->rng == 0)
+		c->rng = UINT64_C(0x9e3779b97f4a7c15);
+	return 0;
+}
+
+void tc_destroy(struct tc *c)
+{
+	free(c->e);
+	c->e = NULL;
+	c->sets = 0;
+	c->ways = 0;
+}
+
+struct tc_entry *tc_find(struct tc *c, uint64_t addr, unsigned level,
+			 uint32_t ctx, bool match_global)
+{
+	struct tc_entry *e = tc_probe(c, addr, level, ctx, match_global);
+
+	if (e)
+		e->lru = ++*c->clock;
+	return e;
+}
+
+/* Returns NULL on an absent (entries == 0) cache: callers must cope. */
+struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
+			   uint32_t ctx)
+{
+	uint64_t key = addr >> LEVEL_SHIFT(level);
+	struct tc_entry *set, *oldest, *e = NULL;
+
+	if (unlikely(c->sets == 0))
+		return NULL;
+	set = tc_set(c, key);
+	/* one pass: a match wins, else the first invalid way, else the
+	 * least recently used (or a random) way */
+	oldest = set;
+	for (uint32_t w = 0; w < c->ways; w++) {
+		if (tc_match(&set[w], key, level, ctx, false)) {
+			e = &set[w];
+			break;
+		}
+		if (!(set[w].flags & TCE_VALID)) {
+			if (!e)
+				e = &set[w];
+		} else if (set[w].lru < oldest->lru) {
+			oldest = &set[w];
+		}
+	}
+	if (!e)
+		e = c->repl == TC_REPL_RANDOM ? tc_random_way(c, set) : oldest;
+	e->key = key;
+	e->level = (uint8_t)level;
+	e->ctx = ctx;
+	e->flags = TCE_VALID;
+	e->rights = 0;
+	e->allow = 0;
+	e->val = 0;
+	e->lru = ++*c->clock;
+	e->gen++;
+	return e;
+}
+
+void tc_invalidate_entry(struct tc_entry *e)
+{
+	e->flags = 0;
+	e->allow = 0;
+	e->gen++;
+}
+
+/*
+ * Invalidate every valid entry a flush selects: a non-global entry when
+ * (ctx & mask) == (want & mask); a global one when drop_global and
+ * (ctx & gmask) == (want & gmask). Masks: UINT32_MAX one context,
+ * TC_VPID_MASK one VPID, 0 everything.
+ */
+#define TC_VPID_MASK	UINT32_C(0xffff0000)
+
+static void tc_flush(struct tc *c, uint32_t want, uint32_t mask,
+		     bool drop_global, uint32_t gmask)
+{
+	uint32_t n = c->sets * c->ways;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct tc_entry *e = &c->e[i];
+
+		if (!(e->flags & TCE_VALID))
+			continue;
+		if (e->flags & TCE_GLOBAL) {
+			if (drop_global && (e->ctx & gmask) == (want & gmask))
+				tc_invalidate_entry(e);
+		} else if ((e->ctx & mask) == (want & mask)) {
+			tc_invalidate_entry(e);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Paging-structure caches                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A PSC entry is tagged with the level of the paging-structure entry it
+ * caches, and that same level picks the key shift: a level-l entry maps
+ * the LEVEL_SIZE(l) region addr >> LEVEL_SHIFT(l) (PDE: addr >> 21,
+ * PDPTE: addr >> 30, PML4E: addr >> 39), which is exactly what tc_find
+ * and tc_insert compute when handed `level`. c[level - 2] holds level
+ * `level`; its val is the table the entry points to (level - 1).
+ */
+#define PSC_LEVELS	3
+
+int psc_init(struct psc *p, const struct tc_geom g[3], uint64_t *clock)
+{
+	int err;
+
+	for (unsigned i = 0; i < PSC_LEVELS; i++) {
+		err = tc_init(&p->c[i], &g[i], clock);
+		if (err) {
+			while (i-- > 0)
+				tc_destroy(&p->c[i]);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void psc_destroy(struct psc *p)
+{
+	for (unsigned i = PSC_LEVELS; i-- > 0;)
+		tc_destroy(&p->c[i]);
+}
+
+/* PSC entries are never global: matching is on the exact context. */
+unsigned psc_lookup(struct psc *p, uint64_t addr, uint32_t ctx,
+		    uint64_t *table, unsigned *rights)
+{
+	for (unsigned i = 0; i < PSC_LEVELS; i++) {
+		struct tc_entry *e = tc_find(&p->c[i], addr, i + 2, ctx, false);
+
+		if (e) {
+			*table = e->val;
+			*rights = e->rights;
+			return i + 1;	/* the walk resumes one level below */
+		}
+	}
+	return 0;
+}
+
+/* Level 5 (a PML5E with LA57) is not cached: ignored. */
+void psc_fill(struct psc *p, uint64_t addr, uint32_t ctx, unsigned level,
+	      uint64_t table, unsigned rights)
+{
+	struct tc_entry *e;
+
+	BUG_ON(level < 2 || level > 5, "paging-structure level out of 2..5");
+	if (level == 5)
+		return;
+	e = tc_insert(&p->c[level - 2], addr, level, ctx);
+	if (e) {
+		e->val = table;
+		e->rights = (uint8_t)rights;
+	}
+}
+
+void psc_flush_ctx(struct psc *p, uint32_t ctx)
+{
+	for (unsigned i = 0; i < PSC_LEVELS; i++)
+		tc_flush(&p->c[i], ctx, UINT32_MAX, true, UINT32_MAX);
+}
+
+void psc_flush_vpid(struct psc *p, uint16_t vpid)
+{
+	for (unsigned i = 0; i < PSC_LEVELS; i++)
+		tc_flush(&p->c[i], TC_CTX(vpid, 0), TC_VPID_MASK, true,
+			 TC_VPID_MASK);
+}
+
+void psc_flush_all(struct psc *p)
+{
+	for (unsigned i = 0; i < PSC_LEVELS; i++)
+		tc_flush(&p->c[i], 0, 0, true, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The TLB                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Lookup order, which the memo's exactness rests on: within one level
+ * (L1 or L2), sizes ascending (4K, 2M, 1G), for each size the arrays
+ * holding it in index order, within a set the ways in order. The FIRST
+ * matching entry in that order decides: it hits if it allows the access,
+ * else the level misses (a clean or narrower entry shadows later ones;
+ * the walk and fill that follow drop them all).
+ *
+ * Why a memoized L1 entry X stays first for its va until its gen moves:
+ * only fills and L2 refills insert into L1, and both first drop every
+ * L1 entry matching their own va. A new entry Y covering X's va that
+ * came earlier in the order would be no larger than X, so X would
+ * cover Y's page and have been dropped. Context and mode changes
+ * clear the memo. (gen is 32 bits: a memo slot left untouched while its
+ * entry's slot is reused exactly 2^32 times would be fooled; ignored.)
+ *
+ * The tc's of a TLB point at t->clock and the memo at t->memo_dummy: a
+ * struct tlb must not move after tlb_init.
+ */
+
+/* Memo slot pointing nowhere: tlb_hit_fast's vpn test fails first. */
+static inline void memo_clear(struct tlb *t)
+{
+	for (unsigned i = 0; i < TLB_MEMO_SIZE; i++) {
+		t->memo[i].vpn = UINT64_MAX;
+		t->memo[i].e = &t->memo_dummy;
+		t->memo[i].gen = t->memo_dummy.gen;
+		t->memo[i].hpa = 0;
+	}
+}
+
+/* hpa of va's 4K piece within the page of size `level` based at base. */
+static inline hpa_t piece_hpa(hpa_t base, gva_t va, unsigned level)
+{
+	return base + (va & (LEVEL_SIZE(level) - 1) & PAGE_MASK);
+}
+
+/*
+ * Record e as the translation of va in its memo slot. Only an L1 entry
+ * may serve tlb_hit_fast; any other (an L2 entry with no L1 copy, or the
+ * dummy) gets a slot whose vpn never matches, so it only carries hpa
+ * back to the caller.
+ */
+static inline struct tlb_memo *memoize(struct tlb *t, gva_t va,
+				       struct tc_entry *e, bool is_l1)
+{
+	uint64_t vpn = va >> PAGE_SHIFT;
+	struct tlb_memo *m = &t->memo[vpn & (TLB_MEMO_SIZE - 1)];
+
+	m->vpn = is_l1 ? vpn : UINT64_MAX;
+	m->e = e;
+	m->gen = e->gen;
+	m->hpa = piece_hpa(e->val, va, e->level);
+	return m;
+}
+
+/*
+ * The allow mask of an entry with these rights and flags under the
+ * current mode: bit ACC_IDX(acc) per access kind. A write also needs D
+ * cached: a write through a clean entry walks to set it.
+ */
+static uint8_t entry_allow(const struct tlb *t, unsigned rights,
+			   unsigned flags)
+{
+	/* 0/1 flags combined with & and |: no branches on the miss path */
+	unsigned r = (rights & RIGHT_R) != 0, w = (rights & RIGHT_W) != 0;
+	unsigned x = (rights & RIGHT_X) != 0, u = (rights & RIGHT_U) != 0;
+	unsigned d = (flags & TCE_DIRTY) != 0;
+	unsigned smap_ok = 1u ^ (u & t->smap & !t->ac);
+	unsigned smep_ok = 1u ^ (u & t->smep);
+
+	return (uint8_t)((r & smap_ok) << ACC_IDX(ACC_READ) |
+			 ((w | !t->wp) & d & smap_ok) << ACC_IDX(ACC_WRITE) |
+			 (x & smep_ok) << ACC_IDX(ACC_FETCH) |
+			 (u & r) << ACC_IDX(ACC_USER | ACC_READ) |
+			 (u & w & d) << ACC_IDX(ACC_USER | ACC_WRITE) |
+			 (u & x) << ACC_IDX(ACC_USER | ACC_FETCH));
+}
+
+/* First entry of n arrays matching va under ctx (globals of ctx's VPID
+ * included), in lookup order; LRU untouched. */
+static struct tc_entry *level_first(struct tc *arr, unsigned n, gva_t va,
+				    uint32_t ctx)
+{
+	for (unsigned s = LEVEL_4K; s <= LEVEL_1G; s++)
+		for (unsigned i = 0; i < n; i++) {
+			struct tc_entry *e;
+
+			if (!(arr[i].sizes & (1u << s)))
+				continue;
+			e = tc_probe(&arr[i], va, s, ctx, true);
+			if (e)
+				return e;
+		}
+	return NULL;
+}
+
+/* Drop every entry of n arrays, any size, that covers va and is tagged
+ * ctx and not global, or (with_global) is any entry tc_match accepts:
+ * ctx or a global of ctx's VPID. */
+static void level_drop_which(struct tc *arr, unsigned n, gva_t va,
+			     uint32_t ctx, bool with_global)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct tc *c = &arr[i];
+
+		for (unsigned s = LEVEL_4K; s <= LEVEL_1G; s++) {
+			uint64_t key = va >> LEVEL_SHIFT(s);
+			struct tc_entry *set;
+
+			if (!(c->sizes & (1u << s)))
+				continue;
+			set = tc_set(c, key);
+			for (uint32_t w = 0; w < c->ways; w++)
+				if (tc_match(&set[w], key, s, ctx, with_global) &&
+				    (with_global || !(set[w].flags & TCE_GLOBAL)))
+					tc_invalidate_entry(&set[w]);
+		}
+	}
+}
+
+/* Every entry a lookup of va under ctx could match. */
+static inline void level_drop(struct tc *arr, unsigned n, gva_t va,
+			      uint32_t ctx)
+{
+	level_drop_which(arr, n, va, ctx, true);
+}
+
+/*
+ * The array of n that should hold a page of size `level`: the first one
+ * holding that size, else the first holding the largest smaller size
+ * (the page is splintered). Sets *size; NULL when none can hold it.
+ */
+static struct tc *level_home(struct tc *arr, unsigned n, unsigned level,
+			     unsigned *size)
+{
+	for (unsigned s = level; s >= LEVEL_4K; s--)
+		for (unsigned i = 0; i < n; i++)
+			if (arr[i].sizes & (1u << s)) {
+				*size = s;
+				return &arr[i];
+			}
+	return NULL;
+}
+
+/*
+ * Install (a splinter of) a translation in one level: the page of size
+ * `level` based at base, holding va, with its allow mask computed by
+ * the caller. Returns the new entry or NULL.
+ */
+static struct tc_entry *level_install(struct tc *arr, unsigned n, gva_t va,
+				      uint32_t ctx, unsigned level, hpa_t base,
+				      unsigned rights, unsigned flags,
+				      uint8_t allow)
+{
+	unsigned s;
+	struct tc *c = level_home(arr, n, level, &s);
+	struct tc_entry *e;
+
+	if (!c)
+		return NULL;
+	e = tc_insert(c, va, s, ctx);
+	if (!e)
+		return NULL;
+	e->val = base + (va & (LEVEL_SIZE(level) - 1) & ~(LEVEL_SIZE(s) - 1));
+	e->rights = (uint8_t)rights;
+	e->flags = (uint8_t)(flags | TCE_VALID);
+	e->allow = allow;
+	return e;
+}
+
+int tlb_init(struct tlb *t, const struct tlb_config *cfg)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	memo_clear(t);
+	for (unsigned i = 0; i < TLB_MAX_ARRAYS; i++) {
+		const struct tc_geom *g = &cfg->l1[i];
+
+		if (g->entries == 0)
+			continue;
+		err = -EINVAL;
+		if (g->sizes == 0 || (g->sizes & ~TLB_SIZES_VALID))
+			goto fail;
+		err = tc_init(&t->l1[t->n_l1], g, &t->clock);
+		if (err)
+			goto fail;
+		t->n_l1++;
+	}
+	for (unsigned i = 0; i < TLB_MAX_ARRAYS; i++) {
+		const struct tc_geom *g = &cfg->l2[i];
+
+		if (g->entries == 0)
+			continue;
+		err = -EINVAL;
+		if (g->sizes == 0 || (g->sizes & ~TLB_SIZES_VALID))
+			goto fail;
+		err = tc_init(&t->l2[t->n_l2], g, &t->clock);
+		if (err)
+			goto fail;
+		t->n_l2++;
+	}
+	err = psc_init(&t->psc, cfg->psc, &t->clock);
+	if (err)
+		goto fail;
+	return 0;
+
+fail:
+	while (t->n_l2 > 0)
+		tc_destroy(&t->l2[--t->n_l2]);
+	while (t->n_l1 > 0)
+		tc_destroy(&t->l1[--t->n_l1]);
+	return err;
+}
+
+void tlb_destroy(struct tlb *t)
+{
+	psc_destroy(&t->psc);
+	while (t->n_l2 > 0)
+		tc_destroy(&t->l2[--t->n_l2]);
+	while (t->n_l1 > 0)
+		tc_destroy(&t->l1[--t->n_l1]);
+	memo_clear(t);
+}
+
+void tlb_set_context(struct tlb *t, uint16_t vpid, uint16_t pcid)
+{
+	uint32_t ctx = TC_CTX(vpid, pcid);
+
+	if (ctx == t->ctx)
+		return;
+	t->ctx = ctx;
+	memo_clear(t);
+}
+
+static void recompute_allow(struct tlb *t, struct tc *c)
+{
+	uint32_t n = c->sets * c->ways;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct tc_entry *e = &c->e[i];
+
+		if (e->flags & TCE_VALID)
+			e->allow = entry_allow(t, e->rights, e->flags);
+	}
+}
+
+void tlb_set_mode(struct tlb *t, bool wp, bool smep, bool smap, bool ac)
+{
+	if (t->wp == wp && t->smep == smep && t->smap == smap && t->ac == ac)
+		return;
+	t->wp = wp;
+	t->smep = smep;
+	t->smap = smap;
+	t->ac = ac;
+	for (unsigned i = 0; i < t->n_l1; i++)
+		recompute_allow(t, &t->l1[i]);
+	for (unsigned i = 0; i < t->n_l2; i++)
+		recompute_allow(t, &t->l2[i]);
+	memo_clear(t);
+}
+
+/*
+ * The miss record: after a lookup in which no entry of either level even
+ * matched va, a fill for the same va needs nothing dropped, as long as no
+ * entry has been inserted since (every insert ticks the clock) and the
+ * context is the same. t->memo_dummy, which the memo only needs as an
+ * address, holds it: key = vpn, ctx, lru = clock of the miss.
+ */
+static inline void miss_record(struct tlb *t, gva_t va)
+{
+	t->memo_dummy.key = va >> PAGE_SHIFT;
+	t->memo_dummy.ctx = t->ctx;
+	t->memo_dummy.lru = t->clock;
+}
+
+static inline bool miss_recorded(const struct tlb *t, gva_t va)
+{
+	return t->memo_dummy.lru == t->clock &&
+	       t->memo_dummy.key == va >> PAGE_SHIFT &&
+	       t->memo_dummy.ctx == t->ctx;
+}
+
+struct tlb_memo *tlb_lookup(struct tlb *t, gva_t va, unsigned idx,
+			    enum tlb_where *where)
+{
+	struct tc_entry *e1, *e2, *l1e;
+
+	e1 = level_first(t->l1, t->n_l1, va, t->ctx);
+	if (e1 && ((e1->allow >> idx) & 1u)) {
+		e1->lru = ++t->clock;
+		*where = TLB_L1;
+		return memoize(t, va, e1, true);
+	}
+	e2 = level_first(t->l2, t->n_l2, va, t->ctx);
+	if (e2 && ((e2->allow >> idx) & 1u)) {
+		e2->lru = ++t->clock;
+		*where = TLB_L2;
+		/* copy into L1 with the L2 entry's own tag (it may be a
+		 * global of another PCID), after dropping whatever L1 entry
+		 * shadowed it there */
+		if (e1)
+			level_drop(t->l1, t->n_l1, va, t->ctx);
+		l1e = level_install(t->l1, t->n_l1, va, e2->ctx, e2->level,
+				    e2->val, e2->rights, e2->flags, e2->allow);
+		return l1e ? memoize(t, va, l1e, true) : memoize(t, va, e2, false);
+	}
+	if (!e1 && !e2)
+		miss_record(t, va);
+	*where = TLB_MISS;
+	return NULL;
+}
+
+struct tlb_memo *tlb_fill(struct tlb *t, const struct tlb_fill *f)
+{
+	unsigned level = f->level;
+	unsigned flags = (f->global ? TCE_GLOBAL : 0u) | (f->dirty ? TCE_DIRTY : 0u);
+	hpa_t base = f->hpa & ~(LEVEL_SIZE(level) - 1);
+	struct tc_entry *l1e, *l2e;
+	struct tlb_memo *m;
+	uint8_t allow;
+
+	BUG_ON(level < LEVEL_4K || level > LEVEL_1G, "page level out of 1..3");
+	if (!miss_recorded(t, f->va)) {
+		level_drop(t->l1, t->n_l1, f->va, t->ctx);
+		level_drop(t->l2, t->n_l2, f->va, t->ctx);
+	} else if (DEBUG_CHECKS) {
+		BUG_ON(level_first(t->l1, t->n_l1, f->va, t->ctx) ||
+		       level_first(t->l2, t->n_l2, f->va, t->ctx),
+		       "miss record stale: an entry matches");
+	}
+	allow = entry_allow(t, f->rights, flags);
+	l2e = level_install(t->l2, t->n_l2, f->va, t->ctx, level, base,
+			    f->rights, flags, allow);
+	l1e = level_install(t->l1, t->n_l1, f->va, t->ctx, level, base,
+			    f->rights, flags, allow);
+	if (l1e)
+		return memoize(t, f->va, l1e, true);
+	if (l2e)
+		return memoize(t, f->va, l2e, false);
+	/* no array holds this size: the translation serves this access only */
+	m = &t->memo[(f->va >> PAGE_SHIFT) & (TLB_MEMO_SIZE - 1)];
+	m->vpn = UINT64_MAX;
+	m->e = &t->memo_dummy;
+	m->gen = t->memo_dummy.gen;
+	m->hpa = piece_hpa(base, f->va, level);
+	return m;
+}
+
+void tlb_invlpg(struct tlb *t, gva_t va)
+{
+	/* SDM 4.10.4.1: every size, current PCID or global, current VPID;
+	 * and all PSC entries of the current PCID, whatever their address */
+	level_drop(t->l1, t->n_l1, va, t->ctx);
+	level_drop(t->l2, t->n_l2, va, t->ctx);
+	psc_flush_ctx(&t->psc, t->ctx);
+}
+
+void tlb_pf_invalidate(struct tlb *t, gva_t va)
+{
+	level_drop_which(t->l1, t->n_l1, va, t->ctx, false);
+	level_drop_which(t->l2, t->n_l2, va, t->ctx, false);
+	for (unsigned i = 0; i < PSC_LEVELS; i++) {
+		struct tc_entry *e = tc_probe(&t->psc.c[i], va, i + 2, t->ctx,
+					      false);
+
+		if (e)
+			tc_invalidate_entry(e);
+	}
+}
+
+/* Flush both TLB levels by context filter (see tc_flush). */
+static void tlb_flush_tagged(struct tlb *t, uint32_t want, uint32_t mask,
+			     bool drop_global, uint32_t gmask)
+{
+	for (unsigned i = 0; i < t->n_l1; i++)
+		tc_flush(&t->l1[i], want, mask, drop_global, gmask);
+	for (unsigned i = 0; i < t->n_l2; i++)
+		tc_flush(&t->l2[i], want, mask, drop_global, gmask);
+}
+
+void tlb_flush_pcid(struct tlb *t, uint16_t pcid, bool keep_global)
+{
+	uint32_t ctx = TC_CTX(TC_CTX_VPID(t->ctx), pcid);
+
+	/* without keep_global, globals of every PCID of this VPID go too */
+	tlb_flush_tagged(t, ctx, UINT32_MAX, !keep_global, TC_VPID_MASK);
+	psc_flush_ctx(&t->psc, ctx);
+}
+
+void tlb_flush_vpid(struct tlb *t, uint16_t vpid)
+{
+	uint32_t ctx = TC_CTX(vpid, 0);
+
+	tlb_flush_tagged(t, ctx, TC_VPID_MASK, true, TC_VPID_MASK);
+	psc_flush_vpid(&t->psc, vpid);
+}
+
+void tlb_flush_all(struct tlb *t)
+{
+	tlb_flush_tagged(t, 0, 0, true, 0);
+	psc_flush_all(&t->psc);
+}

@@ -317,6 +317,12 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			if (parse_u64(optarg, &v) < 0 || v > 1023)
 				usage_error("--numa-node: malformed node number '%s'", optarg);
 			o->numa_node = (int)v;
+			{
+				char nerr[256];
+
+				if (vm_numa_check(o->numa_node, nerr, sizeof(nerr)) < 0)
+					usage_error("%s", nerr);
+			}
 			break;
 		case OPT_LIST: print_list(); exit(0);
 		case 'h':
@@ -463,7 +469,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 	r->backing = vm_backing_name(vm->backing);
 	r->guest_mem = o->guest_mem;
 	r->st = vm->cpu.st;
-	r->pte_writes = os->pte_writes;
+	r->pte_writes = os->st.pte_writes;
 	if (c->mmu->report)
 		c->mmu->report(&vm->cpu.mmu, &r->mr);
 	r->clock_hz = c->prof->clock_hz;

@@ -113,9 +113,8 @@ static void host_free(struct vm *vm)
 	vm->alloc = NULL;
 }
 
-static int vm_numa_bind(struct vm *vm, int node, char *err, size_t errlen)
+int vm_numa_check(int node, char *err, size_t errlen)
 {
-	vm->numa_node = node;
 	if (node < 0)
 		return 0;
 	if (numa_available() < 0) {
@@ -127,6 +126,16 @@ static int vm_numa_bind(struct vm *vm, int node, char *err, size_t errlen)
 		     node, numa_max_node());
 		return -1;
 	}
+	return 0;
+}
+
+static int vm_numa_bind(struct vm *vm, int node, char *err, size_t errlen)
+{
+	vm->numa_node = node;
+	if (node < 0)
+		return 0;
+	if (vm_numa_check(node, err, errlen) < 0)
+		return -1;
 	numa_tonode_memory(vm->alloc, vm->alloc_len, node);
 	return 0;
 }

@@ -180,6 +180,9 @@ struct vm {
  */
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
+/* vm_numa_check - can guest RAM be bound to NUMA node `node` (-1: no
+ * binding asked)? 0, or -1 with a one-line reason in err. */
+int vm_numa_check(int node, char *err, size_t errlen);
 const char *vm_backing_name(enum vm_backing b);
 
 /* vcpu_stop - the VM cannot go on: record why and unwind to stop_jmp. */

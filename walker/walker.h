@@ -186,7 +186,7 @@ uint64_t walk_rsvd_bits(enum walk_fmt fmt, const struct walk_mode *mode,
 			unsigned level, bool large);
 
 /*
- * walk_permission_fault - does a translation with these rights (and dirty state)
+ * walk_permission_fault - does a translation with these rights
  * allow this access under this mode? Returns 0, or the #PF error code
  * (P set) the architecture reports. x86 format only.
  */

@@ -1,36 +1,17 @@
 /*
- * gos.c - the guest OS core: frame allocator, the kernel's direct map,
- * user address spaces in 4-level tables in guest RAM, and demand paging.
+ * gos.c - the guest OS's memory: frame allocator, the kernel's direct
+ * map, user address spaces in 4-level tables in guest RAM, the page
+ * cache, and the #PF handler (demand zero, file fault-in, copy-on-write).
  * Guest code: every table read and write goes through the vCPU.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "workloads.h"
+#include "gos_priv.h"
 
-/*
- * Instruction counts of guest kernel code paths, for the cost model.
- * They are properties of the guest program, like memsweep's 11
- * instructions per iteration; memory accesses are counted separately
- * as they happen. Estimates from Linux's paths (see docs/guest-os.md).
- */
-enum {
-	INSNS_PF_ENTRY	= 120,	/* exception entry, handle_mm_fault dispatch, VMA lookup */
-	INSNS_PF_EXIT	= 40,	/* return from the handler, IRET */
-	INSNS_PT_LEVEL	= 12,	/* one level of the software walk (pgd/p4d/pud/pmd_alloc) */
-	INSNS_FRAME_ALLOC = 60,	/* page allocator fast path */
-	INSNS_PER_STORE	= 1,	/* clear_page/copy: one instruction per 8 bytes */
-};
-
-#define FRAMES_PER_BLOCK	512u	/* 4K frames in a 2M block */
-#define RESERVED_LOW		(1 * MiB)	/* firmware area, never allocated */
-
-/* The guest-virtual address at which the kernel reaches gpa. */
-static inline gva_t dmap(gpa_t gpa)
-{
-	return GOS_DIRECT_MAP + gpa;
-}
+#define RESERVED_LOW	(1 * MiB)	/* firmware area, never allocated */
+#define SIGSEGV		11
 
 /* ------------------------------------------------------------------ */
 /* Frame allocator                                                      */
@@ -44,7 +25,8 @@ static int frames_init(struct gos_frames *fr, uint64_t ram)
 	fr->nblocks = ram / LEVEL_SIZE(LEVEL_2M);
 	fr->ref = calloc(fr->nframes, sizeof(*fr->ref));
 	fr->block_free = calloc(fr->nblocks, sizeof(*fr->block_free));
-	if (!fr->ref || !fr->block_free)
+	fr->block_large = calloc(fr->nblocks, sizeof(*fr->block_large));
+	if (!fr->ref || !fr->block_free || !fr->block_large)
 		return -1;
 	for (i = 0; i < fr->nblocks; i++)
 		fr->block_free[i] = FRAMES_PER_BLOCK;
@@ -61,14 +43,13 @@ static void frames_destroy(struct gos_frames *fr)
 {
 	free(fr->ref);
 	free(fr->block_free);
-	fr->ref = NULL;
-	fr->block_free = NULL;
+	free(fr->block_large);
+	memset(fr, 0, sizeof(*fr));
 }
 
 /*
  * A 4K frame: from a block already split (cursor first) so whole 2M
  * blocks stay whole for large pages; else split a whole block.
- * Returns the gpa, or 0 when guest RAM is exhausted.
  */
 static gpa_t frame_alloc_4k(struct gos_frames *fr)
 {
@@ -103,7 +84,7 @@ found:
 static gpa_t frame_alloc_large(struct gos_frames *fr, unsigned level)
 {
 	uint64_t n = LEVEL_SIZE(level) / LEVEL_SIZE(LEVEL_2M);
-	uint64_t b, i, f;
+	uint64_t b, i;
 
 	for (b = 0; b + n <= fr->nblocks; b += n) {
 		for (i = 0; i < n; i++)
@@ -111,14 +92,60 @@ static gpa_t frame_alloc_large(struct gos_frames *fr, unsigned level)
 				break;
 		if (i < n)
 			continue;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			fr->block_free[b + i] = 0;
-		for (f = b * FRAMES_PER_BLOCK; f < (b + n) * FRAMES_PER_BLOCK; f++)
-			fr->ref[f] = 1;
+			fr->block_large[b + i] = 1;
+		}
+		fr->ref[b * FRAMES_PER_BLOCK] = 1;
 		fr->free -= n * FRAMES_PER_BLOCK;
 		return b * LEVEL_SIZE(LEVEL_2M);
 	}
 	return 0;
+}
+
+gpa_t gos_frame_alloc(struct gos *os, unsigned level)
+{
+	g_insn(os->cpu, INSNS_FRAME_ALLOC);
+	return level > LEVEL_4K ? frame_alloc_large(&os->fr, level)
+				: frame_alloc_4k(&os->fr);
+}
+
+void gos_frame_get(struct gos *os, gpa_t gpa)
+{
+	uint16_t *r = &os->fr.ref[gpa / PAGE_SIZE];
+
+	BUG_ON(*r == 0 || *r == UINT16_MAX, "reference to a free or saturated frame");
+	(*r)++;
+}
+
+uint16_t gos_frame_refs(const struct gos *os, gpa_t gpa)
+{
+	return os->fr.ref[gpa / PAGE_SIZE];
+}
+
+void gos_frame_put(struct gos *os, gpa_t gpa, unsigned level)
+{
+	struct gos_frames *fr = &os->fr;
+	uint64_t f = gpa / PAGE_SIZE;
+
+	BUG_ON(fr->ref[f] == 0, "freeing a free frame");
+	if (--fr->ref[f] > 0)
+		return;
+	g_insn(os->cpu, INSNS_FRAME_FREE);
+	if (level > LEVEL_4K) {
+		uint64_t b = f / FRAMES_PER_BLOCK;
+		uint64_t n = LEVEL_SIZE(level) / LEVEL_SIZE(LEVEL_2M), i;
+
+		for (i = 0; i < n; i++) {
+			BUG_ON(!fr->block_large[b + i], "large free of a small frame");
+			fr->block_large[b + i] = 0;
+			fr->block_free[b + i] = FRAMES_PER_BLOCK;
+		}
+		fr->free += n * FRAMES_PER_BLOCK;
+		return;
+	}
+	fr->block_free[f / FRAMES_PER_BLOCK]++;
+	fr->free++;
 }
 
 uint64_t gos_frames_free(const struct gos *os)
@@ -130,11 +157,10 @@ uint64_t gos_frames_free(const struct gos *os)
 /* Kernel memory primitives (guest code)                               */
 /* ------------------------------------------------------------------ */
 
-/* Zero a frame through the direct map (paging on) or physically (off). */
 static void clear_frame(struct gos *os, gpa_t gpa, uint64_t len)
 {
 	struct vcpu *cpu = os->cpu;
-	gva_t va = (cpu->mmu.sregs.cr0 & CR0_PG) ? dmap(gpa) : gpa;
+	gva_t va = gos_dmap(os, gpa);
 	uint64_t off;
 
 	for (off = 0; off < len; off += 8)
@@ -142,70 +168,117 @@ static void clear_frame(struct gos *os, gpa_t gpa, uint64_t len)
 	g_insn(cpu, INSNS_PER_STORE * (len / 8));
 }
 
-static gpa_t alloc_zeroed(struct gos *os, unsigned level)
+void gos_copy_frame(struct gos *os, gpa_t dst, gpa_t src, uint64_t len)
 {
-	gpa_t gpa = level > LEVEL_4K ? frame_alloc_large(&os->fr, level)
-				     : frame_alloc_4k(&os->fr);
+	struct vcpu *cpu = os->cpu;
+	gva_t d = gos_dmap(os, dst), s = gos_dmap(os, src);
+	uint64_t off;
 
-	g_insn(os->cpu, INSNS_FRAME_ALLOC);
+	for (off = 0; off < len; off += 8)
+		g_st64(cpu, d + off, g_ld64(cpu, s + off));
+	g_insn(cpu, 2 * INSNS_PER_STORE * (len / 8));
+}
+
+gpa_t gos_alloc_zeroed(struct gos *os, unsigned level)
+{
+	gpa_t gpa = gos_frame_alloc(os, level);
+
 	if (gpa)
 		clear_frame(os, gpa, LEVEL_SIZE(level));
 	return gpa;
 }
 
-static uint64_t pte_read(struct gos *os, gpa_t table, unsigned index)
-{
-	struct vcpu *cpu = os->cpu;
-	gpa_t gpa = table + 8 * index;
-
-	return g_ld64(cpu, (cpu->mmu.sregs.cr0 & CR0_PG) ? dmap(gpa) : gpa);
-}
-
-static void pte_write(struct gos *os, gpa_t table, unsigned index, uint64_t pte)
-{
-	struct vcpu *cpu = os->cpu;
-	gpa_t gpa = table + 8 * index;
-
-	g_st64(cpu, (cpu->mmu.sregs.cr0 & CR0_PG) ? dmap(gpa) : gpa, pte);
-	os->pte_writes++;
-}
-
-/*
- * Install leaf `pte` mapping va at `level` in the tables under root,
- * allocating intermediate tables on the way (xv6's walk(alloc=1) and
- * mappages in one). Returns 0, or -1 when out of frames.
- */
-static int map_page(struct gos *os, gpa_t root, gva_t va, unsigned level, uint64_t pte)
+int gos_map_page(struct gos *os, gpa_t root, gva_t va, unsigned level, uint64_t pte)
 {
 	gpa_t table = root;
 	unsigned l;
 
 	for (l = 4; l > level; l--) {
 		unsigned i = (unsigned)WALK_INDEX(va, l);
-		uint64_t e = pte_read(os, table, i);
+		uint64_t e = gos_pte_read(os, table, i);
 
 		g_insn(os->cpu, INSNS_PT_LEVEL);
 		if (!(e & PTE_P)) {
-			gpa_t next = alloc_zeroed(os, LEVEL_4K);
+			gpa_t next = gos_alloc_zeroed(os, LEVEL_4K);
 
 			if (!next)
 				return -1;
 			/* Intermediate entries grant everything; leaves restrict. */
 			e = next | PTE_P | PTE_W | PTE_U;
-			pte_write(os, table, i, e);
+			gos_pte_write(os, table, i, e);
 		}
 		BUG_ON(e & PTE_PS, "guest OS maps over a large page");
 		table = e & PTE_ADDR_MASK;
 	}
-	pte_write(os, table, (unsigned)WALK_INDEX(va, level), pte);
+	gos_pte_write(os, table, (unsigned)WALK_INDEX(va, level), pte);
 	return 0;
 }
 
+bool gos_lookup(struct gos *os, gpa_t root, gva_t va, gpa_t *table, unsigned *index,
+		unsigned *level, uint64_t *pte)
+{
+	gpa_t t = root;
+	unsigned l;
+
+	for (l = 4; l >= 1; l--) {
+		unsigned i = (unsigned)WALK_INDEX(va, l);
+		uint64_t e = gos_pte_read(os, t, i);
+
+		g_insn(os->cpu, INSNS_PT_LEVEL);
+		if (!(e & PTE_P))
+			return false;
+		if (l == 1 || (e & PTE_PS)) {
+			*table = t;
+			*index = i;
+			*level = l;
+			*pte = e;
+			return true;
+		}
+		t = e & PTE_ADDR_MASK;
+	}
+	return false;
+}
+
 /* ------------------------------------------------------------------ */
-/* Demand paging                                                        */
+/* Page cache                                                          */
 /* ------------------------------------------------------------------ */
 
-static struct gos_vma *vma_find(struct gos_proc *p, gva_t va)
+/* Pages per file: a small program, glibc 2.36's libc.so.6 and ld.so.
+ * See docs/guest-os.md. */
+static const uint64_t file_pages[GOS_NR_FILES] = {
+	[GOS_FILE_PROG] = 8, [GOS_FILE_LIBC] = 490, [GOS_FILE_LDSO] = 56,
+};
+
+/* A file page's content: what "reading it from disk" stores. */
+static uint64_t file_word(enum gos_file file, uint64_t pg, uint64_t i)
+{
+	return wl_fnv(wl_fnv(WL_FNV_OFFSET, (uint64_t)file << 40 | pg), i);
+}
+
+gpa_t gos_page_cache(struct gos *os, enum gos_file file, uint64_t pg)
+{
+	gpa_t gpa;
+	uint64_t i;
+
+	BUG_ON(file == GOS_FILE_NONE || pg >= os->file_pages[file], "no such file page");
+	gpa = os->page_cache[file][pg];
+	if (gpa)
+		return gpa;
+	gpa = gos_frame_alloc(os, LEVEL_4K);	/* the cache's own reference */
+	if (!gpa)
+		return 0;
+	for (i = 0; i < PAGE_SIZE / 8; i++)
+		g_st64(os->cpu, gos_dmap(os, gpa + 8 * i), file_word(file, pg, i));
+	g_insn(os->cpu, INSNS_PER_STORE * (PAGE_SIZE / 8));
+	os->page_cache[file][pg] = gpa;
+	return gpa;
+}
+
+/* ------------------------------------------------------------------ */
+/* The #PF handler                                                      */
+/* ------------------------------------------------------------------ */
+
+struct gos_vma *gos_vma_find(struct gos_proc *p, gva_t va)
 {
 	unsigned i;
 
@@ -215,73 +288,154 @@ static struct gos_vma *vma_find(struct gos_proc *p, gva_t va)
 	return NULL;
 }
 
-/* A fault the process cannot recover from. */
-static int segv(struct gos *os, gva_t cr2, uint32_t ec)
+static uint64_t leaf_flags(const struct gos_vma *vma, unsigned level, bool writable)
 {
-	snprintf(os->cpu->stop_msg, sizeof(os->cpu->stop_msg),
-		 "guest: segmentation fault at %#llx (error code %#x) in pid %d",
-		 (unsigned long long)cr2, ec, os->cur->pid);
-	return -1;
+	uint64_t pte = PTE_P | PTE_U;
+
+	if (writable)
+		pte |= PTE_W;
+	if (!(vma->prot & VMA_EXEC))
+		pte |= PTE_NX;
+	if (level > LEVEL_4K)
+		pte |= PTE_PS;
+	return pte;
 }
 
-/* Back the page containing cr2 with zeroed memory (do_anonymous_page). */
-static int demand_zero(struct gos *os, struct gos_vma *vma, gva_t cr2, uint32_t ec)
+/* Back the page containing cr2 with zeroed memory (do_anonymous_page),
+ * with a large page where the VMA covers the whole aligned region. */
+static int fault_anon(struct gos *os, struct gos_vma *vma, gva_t cr2, uint32_t ec)
 {
 	unsigned level = os->user_level;
 	gva_t va;
 	gpa_t frame = 0;
 	uint64_t pte;
 
-	/* A large page only where the VMA covers the whole aligned region. */
 	while (level > LEVEL_4K) {
 		va = cr2 & ~(LEVEL_SIZE(level) - 1);
 		if (va >= vma->start && va + LEVEL_SIZE(level) <= vma->end &&
-		    (frame = alloc_zeroed(os, level)) != 0)
+		    (frame = gos_alloc_zeroed(os, level)) != 0)
 			break;
 		level--;
 	}
 	va = cr2 & ~(LEVEL_SIZE(level) - 1);
 	if (!frame)
-		frame = alloc_zeroed(os, LEVEL_4K);
+		frame = gos_alloc_zeroed(os, LEVEL_4K);
 	if (!frame)
-		return segv(os, cr2, ec);	/* out of memory: the OOM killer's victim */
-
-	pte = frame | PTE_P | PTE_U;
-	if (vma->prot & VMA_WRITE)
-		pte |= PTE_W;
+		return gos_kill(os, SIGSEGV, cr2, ec);	/* out of memory */
+	pte = frame | leaf_flags(vma, level, (vma->prot & VMA_WRITE) != 0);
 	if (ec & PFERR_W)
 		pte |= PTE_D;		/* Linux: pte_mkdirty on a write fault */
-	if (!(vma->prot & VMA_EXEC))
-		pte |= PTE_NX;
-	if (level > LEVEL_4K)
-		pte |= PTE_PS;
-	if (map_page(os, os->cur->pml4, va, level, pte) < 0)
-		return segv(os, cr2, ec);
+	vma->anon = true;
+	os->st.zero_faults++;
+	if (gos_map_page(os, os->cur->pml4, va, level, pte) < 0) {
+		gos_frame_put(os, frame, level);
+		return gos_kill(os, SIGSEGV, cr2, ec);
+	}
+	return 0;
+}
+
+/*
+ * A file-backed page (do_read_fault / do_cow_fault): map the page-cache
+ * frame read-only, or for a write to a private mapping, a private copy.
+ */
+static int fault_file(struct gos *os, struct gos_vma *vma, gva_t cr2, uint32_t ec)
+{
+	gva_t va = cr2 & PAGE_MASK;
+	gpa_t cache = gos_page_cache(os, vma->file, vma->pgoff + (va - vma->start) / PAGE_SIZE);
+	gpa_t frame = cache;
+	uint64_t pte;
+
+	if (!cache)
+		return gos_kill(os, SIGSEGV, cr2, ec);
+	if ((ec & PFERR_W) && !(vma->prot & VMA_SHARED)) {
+		frame = gos_frame_alloc(os, LEVEL_4K);
+		if (!frame)
+			return gos_kill(os, SIGSEGV, cr2, ec);
+		gos_copy_frame(os, frame, cache, PAGE_SIZE);
+		vma->anon = true;
+		pte = frame | leaf_flags(vma, LEVEL_4K, true) | PTE_D;
+		os->st.cow_copies++;
+	} else {
+		gos_frame_get(os, cache);
+		pte = frame | leaf_flags(vma, LEVEL_4K,
+					 (vma->prot & (VMA_WRITE | VMA_SHARED)) ==
+					 (VMA_WRITE | VMA_SHARED));
+		os->st.file_faults++;
+	}
+	if (gos_map_page(os, os->cur->pml4, va, LEVEL_4K, pte) < 0) {
+		gos_frame_put(os, frame, LEVEL_4K);
+		return gos_kill(os, SIGSEGV, cr2, ec);
+	}
+	return 0;
+}
+
+/*
+ * A write to a present read-only page of a writable private mapping
+ * (do_wp_page): the sole owner of an anonymous page takes it back
+ * writable (wp_page_reuse); otherwise the page is copied (wp_page_copy:
+ * clear the entry, flush it, set the new one).
+ */
+static int fault_cow(struct gos *os, gva_t cr2, uint32_t ec)
+{
+	gpa_t table, old, frame;
+	unsigned index, level;
+	uint64_t pte, size;
+	gva_t va;
+
+	if (!gos_lookup(os, os->cur->pml4, cr2, &table, &index, &level, &pte))
+		return gos_kill(os, SIGSEGV, cr2, ec);
+	size = LEVEL_SIZE(level);
+	va = cr2 & ~(size - 1);
+	old = pte & PTE_ADDR_MASK & ~(size - 1);
+	/* A page-cache frame always has the cache's reference besides the
+	 * mapping's, so it is never taken over, only copied. */
+	if (gos_frame_refs(os, old) == 1) {
+		gos_pte_write(os, table, index, pte | PTE_W | PTE_D);
+		os->st.cow_reuses++;
+		return 0;
+	}
+	frame = gos_frame_alloc(os, level);
+	if (!frame)
+		return gos_kill(os, SIGSEGV, cr2, ec);
+	gos_copy_frame(os, frame, old, size);
+	gos_pte_write(os, table, index, 0);
+	vcpu_invlpg(os->cpu, va);
+	gos_pte_write(os, table, index,
+		      (pte & ~(PTE_ADDR_MASK & ~(size - 1))) | frame | PTE_W | PTE_D);
+	gos_frame_put(os, old, level);
+	os->st.cow_copies++;
 	return 0;
 }
 
 static int gos_pf(struct vcpu *cpu, gva_t cr2, uint32_t ec, void *opaque)
 {
 	struct gos *os = opaque;
-	struct gos_vma *vma = vma_find(os->cur, cr2);
+	struct gos_vma *vma = gos_vma_find(os->cur, cr2);
 	int r;
 
 	g_insn(cpu, INSNS_PF_ENTRY);
-	if (!vma || (ec & PFERR_RSVD))
-		return segv(os, cr2, ec);
+	if (!vma || (ec & PFERR_RSVD) || !(ec & PFERR_U))
+		return gos_kill(os, SIGSEGV, cr2, ec);
 	if ((ec & PFERR_W) && !(vma->prot & VMA_WRITE))
-		return segv(os, cr2, ec);
+		return gos_kill(os, SIGSEGV, cr2, ec);
 	if ((ec & PFERR_I) && !(vma->prot & VMA_EXEC))
-		return segv(os, cr2, ec);
-	if (ec & PFERR_P)
-		return segv(os, cr2, ec);	/* present but refused: no COW yet */
-	r = demand_zero(os, vma, cr2, ec);
+		return gos_kill(os, SIGSEGV, cr2, ec);
+	if (ec & PFERR_P) {
+		/* Present: only a write to a COW page is legitimate. */
+		if (!(ec & PFERR_W) || (vma->prot & VMA_SHARED))
+			return gos_kill(os, SIGSEGV, cr2, ec);
+		r = fault_cow(os, cr2, ec);
+	} else if (vma->file != GOS_FILE_NONE) {
+		r = fault_file(os, vma, cr2, ec);
+	} else {
+		r = fault_anon(os, vma, cr2, ec);
+	}
 	g_insn(cpu, INSNS_PF_EXIT);
 	return r;
 }
 
 /* ------------------------------------------------------------------ */
-/* Boot, processes                                                      */
+/* Boot                                                                 */
 /* ------------------------------------------------------------------ */
 
 /* Build the direct map of all guest RAM under the kernel PML4 (2M pages,
@@ -289,105 +443,143 @@ static int gos_pf(struct vcpu *cpu, gva_t cr2, uint32_t ec, void *opaque)
 static int build_direct_map(struct gos *os)
 {
 	const uint64_t kflags = PTE_P | PTE_W | PTE_A | PTE_D | PTE_G | PTE_NX;
-	gpa_t pdpt = alloc_zeroed(os, LEVEL_4K);
+	gpa_t pdpt = gos_alloc_zeroed(os, LEVEL_4K);
 	uint64_t gib, ngib = (os->ram + GiB - 1) / GiB;
 
 	if (!pdpt)
 		return -1;
-	pte_write(os, os->kpml4, (unsigned)WALK_INDEX(GOS_DIRECT_MAP, 4),
-		  pdpt | PTE_P | PTE_W);
+	gos_pte_write(os, os->kpml4, (unsigned)WALK_INDEX(GOS_DIRECT_MAP, 4),
+		      pdpt | PTE_P | PTE_W);
 	for (gib = 0; gib < ngib; gib++) {
-		gpa_t pd = alloc_zeroed(os, LEVEL_4K);
+		gpa_t pd = gos_alloc_zeroed(os, LEVEL_4K);
 		unsigned i;
 
 		if (!pd)
 			return -1;
-		pte_write(os, pdpt, (unsigned)WALK_INDEX(GOS_DIRECT_MAP + gib * GiB, 3),
-			  pd | PTE_P | PTE_W);
+		gos_pte_write(os, pdpt, (unsigned)WALK_INDEX(GOS_DIRECT_MAP + gib * GiB, 3),
+			      pd | PTE_P | PTE_W);
 		for (i = 0; i < 512; i++) {
 			gpa_t gpa = gib * GiB + (uint64_t)i * LEVEL_SIZE(LEVEL_2M);
 
 			if (gpa >= os->ram)
 				break;
-			pte_write(os, pd, i, gpa | kflags | PTE_PS);
+			gos_pte_write(os, pd, i, gpa | kflags | PTE_PS);
 		}
 	}
 	return 0;
 }
 
-static int proc_create(struct gos *os, struct gos_proc *p, int pid)
+/* A fresh process: its task frame and its own PML4 with the kernel half
+ * shared (Linux's pgd_alloc copies the kernel's top-level entries). */
+int gos_proc_init(struct gos *os, struct gos_proc *p, int pid, int ppid)
 {
 	unsigned i;
 
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
-	p->pcid = os->pcid ? (uint16_t)(pid & 0xfff) : 0;
+	p->ppid = ppid;
+	p->state = PROC_RUNNABLE;
 	p->mmap_next = GOS_USER_MMAP_BASE;
-	p->pml4 = alloc_zeroed(os, LEVEL_4K);
-	if (!p->pml4)
+	p->task = gos_alloc_zeroed(os, LEVEL_4K);
+	if (!p->task)
 		return -1;
-	/* The kernel half is shared: copy its PML4 entries (as Linux's
-	 * pgd_alloc does with clone_pgd_range). */
+	g_st64(os->cpu, gos_dmap(os, p->task + TASK_PID), (uint64_t)pid);
+	g_st64(os->cpu, gos_dmap(os, p->task + TASK_PPID), (uint64_t)ppid);
+	p->pml4 = gos_alloc_zeroed(os, LEVEL_4K);
+	if (!p->pml4) {
+		gos_frame_put(os, p->task, LEVEL_4K);
+		return -1;
+	}
 	for (i = 256; i < 512; i++) {
-		uint64_t e = pte_read(os, os->kpml4, i);
+		uint64_t e = gos_pte_read(os, os->kpml4, i);
 
 		if (e & PTE_P)
-			pte_write(os, p->pml4, i, e);
+			gos_pte_write(os, p->pml4, i, e);
 	}
 	return 0;
-}
-
-static void switch_to(struct gos *os, struct gos_proc *p)
-{
-	os->cur = p;
-	vcpu_write_cr3(os->cpu, p->pml4 | p->pcid);
 }
 
 int gos_boot(struct gos *os, struct vcpu *cpu, unsigned user_level, bool pcid,
 	     char *err, size_t errlen)
 {
-	uint64_t cr4;
+	unsigned f;
 
 	memset(os, 0, sizeof(*os));
 	os->cpu = cpu;
 	os->ram = cpu->mmu.hmem.guest_size;
 	os->user_level = user_level;
 	os->pcid = pcid;
+	os->next_pid = 2;
+	for (f = 0; f < GOS_NR_PCIDS; f++)
+		os->pcid_owner[f] = -1;
 	if (os->ram < 4 * LEVEL_SIZE(LEVEL_2M) || os->ram % LEVEL_SIZE(LEVEL_2M)) {
 		snprintf(err, errlen, "guest RAM must be a multiple of 2 MiB, at least 8 MiB");
 		return -1;
 	}
-	if (frames_init(&os->fr, os->ram) < 0) {
-		snprintf(err, errlen, "out of host memory for the guest's frame table");
-		return -1;
+	if (frames_init(&os->fr, os->ram) < 0)
+		goto nomem;
+	for (f = 1; f < GOS_NR_FILES; f++) {
+		os->file_pages[f] = file_pages[f];
+		os->page_cache[f] = calloc(file_pages[f], sizeof(gpa_t));
+		if (!os->page_cache[f])
+			goto nomem;
 	}
 
 	/* Paging is off: these stores are physical. */
-	os->kpml4 = alloc_zeroed(os, LEVEL_4K);
+	os->kpml4 = gos_alloc_zeroed(os, LEVEL_4K);
 	if (!os->kpml4 || build_direct_map(os) < 0)
 		goto oom;
 
-	cr4 = CR4_PAE | CR4_PGE | (pcid ? CR4_PCIDE : 0);
-	vcpu_write_cr4(cpu, cr4);
+	vcpu_write_cr4(cpu, CR4_PAE | CR4_PGE | (pcid ? CR4_PCIDE : 0));
 	vcpu_write_efer(cpu, EFER_LME | EFER_NXE);
 	vcpu_write_cr3(cpu, os->kpml4);
 	vcpu_write_cr0(cpu, CR0_PE | CR0_PG | CR0_WP);
 	cpu->pf_handler = gos_pf;
 	cpu->pf_opaque = os;
 
-	if (proc_create(os, &os->init, 1) < 0)
+	if (gos_proc_init(os, &os->proc[0], 1, 0) < 0)
 		goto oom;
-	switch_to(os, &os->init);
+	gos_switch_to(os, &os->proc[0]);
 	return 0;
 oom:
 	snprintf(err, errlen, "guest RAM too small to boot");
-	frames_destroy(&os->fr);
+	gos_shutdown(os);
+	return -1;
+nomem:
+	snprintf(err, errlen, "out of host memory for the guest OS's tables");
+	gos_shutdown(os);
 	return -1;
 }
 
 void gos_shutdown(struct gos *os)
 {
+	unsigned f;
+
 	frames_destroy(&os->fr);
+	for (f = 0; f < GOS_NR_FILES; f++) {
+		free(os->page_cache[f]);
+		os->page_cache[f] = NULL;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Mappings                                                             */
+/* ------------------------------------------------------------------ */
+
+int gos_mmap(struct gos *os, gva_t start, uint64_t len, unsigned prot,
+	     enum gos_file file, uint64_t pgoff)
+{
+	struct gos_proc *p = os->cur;
+
+	if (p->nvma == GOS_MAX_VMAS || len == 0 || (start | len) & (PAGE_SIZE - 1))
+		return -1;
+	if (file != GOS_FILE_NONE && pgoff + len / PAGE_SIZE > os->file_pages[file])
+		return -1;
+	p->vma[p->nvma++] = (struct gos_vma){ .start = start, .end = start + len,
+					      .prot = prot, .file = file, .pgoff = pgoff };
+	vcpu_syscall(os->cpu);
+	g_insn(os->cpu, INSNS_SYSCALL + INSNS_PF_ENTRY);	/* mmap's work */
+	return 0;
 }
 
 gva_t gos_mmap_anon(struct gos *os, uint64_t len, unsigned prot)
@@ -396,12 +588,10 @@ gva_t gos_mmap_anon(struct gos *os, uint64_t len, unsigned prot)
 	uint64_t align = LEVEL_SIZE(os->user_level);
 	gva_t start = (p->mmap_next + align - 1) & ~(align - 1);
 
-	if (p->nvma == GOS_MAX_VMAS || len == 0)
-		return 0;
 	len = (len + align - 1) & ~(align - 1);
-	p->vma[p->nvma++] = (struct gos_vma){ start, start + len, prot };
+	if (gos_mmap(os, start, len, prot, GOS_FILE_NONE, 0) < 0)
+		return 0;
 	p->mmap_next = start + len;
-	g_insn(os->cpu, INSNS_PF_ENTRY);	/* the mmap syscall's work */
 	return start;
 }
 

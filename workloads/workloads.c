@@ -7,6 +7,10 @@
 
 const struct workload *const wl_table[] = {
 	&wl_memsweep,
+	&wl_forkwait,
+	&wl_getppid,
+	&wl_countprimes,
+	&wl_fib,
 	NULL,
 };
 

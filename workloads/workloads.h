@@ -7,6 +7,7 @@
 #ifndef MEMVIRT_WORKLOADS_H
 #define MEMVIRT_WORKLOADS_H
 
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,25 +24,56 @@
  */
 #define GOS_DIRECT_MAP		UINT64_C(0xffff888000000000)
 #define GOS_USER_MMAP_BASE	UINT64_C(0x0000000040000000)
-#define GOS_MAX_VMAS		16
+#define GOS_MAX_VMAS		24
+#define GOS_MAX_PROCS		64
+#define GOS_NR_PCIDS		6	/* dynamic PCIDs per CPU, as Linux keeps */
 
 #define VMA_READ	(1u << 0)
 #define VMA_WRITE	(1u << 1)
 #define VMA_EXEC	(1u << 2)
+#define VMA_SHARED	(1u << 3)	/* writes go to the file; never COW */
+#define VMA_STACK	(1u << 4)
+
+/* Files whose pages the guest maps (the page cache's identity of a page). */
+enum gos_file {
+	GOS_FILE_NONE = 0,	/* anonymous memory */
+	GOS_FILE_PROG,		/* the program's ELF image */
+	GOS_FILE_LIBC,		/* libc.so.6 */
+	GOS_FILE_LDSO,		/* ld-linux-x86-64.so.2 */
+	GOS_NR_FILES,
+};
 
 struct gos_vma {
 	gva_t		start;		/* inclusive, page aligned */
 	gva_t		end;		/* exclusive */
 	unsigned	prot;		/* VMA_* */
+	enum gos_file	file;		/* GOS_FILE_NONE: anonymous */
+	uint64_t	pgoff;		/* first file page mapped at start */
+	bool		anon;		/* has private anonymous pages (Linux's
+					 * anon_vma): fork must copy its entries */
 };
+
+enum gos_state { PROC_FREE = 0, PROC_RUNNABLE, PROC_ZOMBIE };
+
+struct gos;
+/* The code a process runs when first scheduled (a forked child's
+ * continuation after fork() returned 0). Returns its exit status. */
+typedef int (*gos_entry)(struct gos *os, void *arg);
 
 struct gos_proc {
 	int		pid;
+	int		ppid;
+	enum gos_state	state;
 	gpa_t		pml4;		/* root table frame */
+	gpa_t		task;		/* task_struct + kernel stack frame */
 	uint16_t	pcid;		/* 0 when PCIDs are off */
 	struct gos_vma	vma[GOS_MAX_VMAS];
 	unsigned	nvma;
 	gva_t		mmap_next;	/* next free user address for mmap */
+	int		exit_status;	/* 0..255, or 128 + signal */
+	bool		killed;		/* ended by a fatal signal */
+	gos_entry	entry;		/* set for a child that has not run yet */
+	void		*entry_arg;
 };
 
 /*
@@ -53,9 +85,23 @@ struct gos_frames {
 	uint64_t	nframes;	/* 4K frames of guest RAM */
 	uint16_t	*ref;		/* per-frame reference count; 0 = free */
 	uint16_t	*block_free;	/* per 2M block: free 4K frames in it */
+	uint8_t		*block_large;	/* per 2M block: part of a large page */
 	uint64_t	nblocks;
 	uint64_t	free;		/* free 4K frames in all */
 	uint64_t	cursor;		/* block the next 4K allocation looks at first */
+};
+
+/* Counters of guest OS events, for the report and the tests. */
+struct gos_stats {
+	uint64_t	pte_writes;	/* page-table entries written */
+	uint64_t	forks;
+	uint64_t	exits;
+	uint64_t	cow_copies;	/* COW faults that copied the page */
+	uint64_t	cow_reuses;	/* COW faults on a sole owner: made writable */
+	uint64_t	file_faults;	/* file-backed pages mapped on fault */
+	uint64_t	zero_faults;	/* anonymous pages zero-filled on fault */
+	uint64_t	segfaults;
+	uint64_t	ctx_switches;
 };
 
 struct gos {
@@ -66,8 +112,15 @@ struct gos {
 	struct gos_frames	fr;
 	gpa_t			kpml4;		/* the kernel's own root table */
 	struct gos_proc		*cur;		/* running process */
-	struct gos_proc		init;		/* the first process */
-	uint64_t		pte_writes;	/* guest page-table entries written */
+	struct gos_proc		proc[GOS_MAX_PROCS];
+	int			next_pid;
+	int			pcid_owner[GOS_NR_PCIDS];	/* pid whose entries a PCID holds */
+	unsigned		pcid_next;	/* round-robin victim */
+	gpa_t			*page_cache[GOS_NR_FILES];	/* file page -> frame, 0 = not cached */
+	uint64_t		file_pages[GOS_NR_FILES];
+	jmp_buf			*child_jmp;	/* where a killed child unwinds to */
+	struct gos_stats	st;
+	char			log[256];	/* the guest's last kernel message */
 };
 
 /*
@@ -86,12 +139,47 @@ void gos_shutdown(struct gos *os);
  * first touch by the #PF handler. Returns the address, or 0. */
 gva_t gos_mmap_anon(struct gos *os, uint64_t len, unsigned prot);
 
+/* gos_mmap - map [start, start+len) with prot, from `file` at page
+ * pgoff (GOS_FILE_NONE: anonymous), in the current process. 0 or -1. */
+int gos_mmap(struct gos *os, gva_t start, uint64_t len, unsigned prot,
+	     enum gos_file file, uint64_t pgoff);
+
 /* gos_user / gos_kernel - return to user mode / enter the kernel. */
 void gos_user(struct gos *os);
 void gos_kernel(struct gos *os);
 
 /* gos_frames_free - free 4K frames now. */
 uint64_t gos_frames_free(const struct gos *os);
+
+/* ---- processes (proc.c) ---- */
+
+/* gos_fork - the fork system call from the current process: a child with
+ * a copy-on-write copy of the address space that will run entry(arg)
+ * when scheduled. Returns the child's pid (> 0), or -1 (no memory or
+ * process slots). Called in user mode; returns in user mode. */
+int gos_fork(struct gos *os, gos_entry entry, void *arg);
+
+/* gos_wait - wait for any child of the current process to end: runs
+ * runnable children until one is a zombie, reaps it. Returns its pid
+ * and *status (exit code, or 128 + signal number), or -1 (no children). */
+int gos_wait(struct gos *os, int *status);
+
+/* gos_getppid - the getppid system call. */
+int gos_getppid(struct gos *os);
+
+/* gos_exec_image - populate the current process with the image of a
+ * small dynamically linked C program (program, ld.so and libc mapped
+ * from files, data, bss, heap, stack) and touch its start-up working
+ * set, as a real process has after reaching main(). 0 or -1. */
+int gos_exec_image(struct gos *os);
+
+/* The process image: where things are, for workloads that touch them. */
+gva_t gos_image_addr(int what, unsigned page);
+enum gos_image_part {
+	IMG_PROG_TEXT, IMG_PROG_RODATA, IMG_PROG_DATA, IMG_PROG_BSS, IMG_HEAP,
+	IMG_LDSO_TEXT, IMG_LDSO_DATA, IMG_LIBC_TEXT, IMG_LIBC_RODATA,
+	IMG_LIBC_DATA, IMG_LIBC_BSS, IMG_STACK, IMG_NR_PARTS,
+};
 
 /* ------------------------------------------------------------------ */
 /* Workloads                                                           */
@@ -133,5 +221,9 @@ static inline uint64_t wl_fnv(uint64_t h, uint64_t word)
 }
 
 extern const struct workload wl_memsweep;
+extern const struct workload wl_forkwait;
+extern const struct workload wl_getppid;
+extern const struct workload wl_countprimes;
+extern const struct workload wl_fib;
 
 #endif /* MEMVIRT_WORKLOADS_H */

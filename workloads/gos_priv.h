@@ -1,0 +1,96 @@
+/*
+ * gos_priv.h - the guest OS's internal interface between its files
+ * (gos.c: memory; proc.c: processes). Not included outside workloads/.
+ */
+#ifndef MEMVIRT_GOS_PRIV_H
+#define MEMVIRT_GOS_PRIV_H
+
+#include "workloads.h"
+
+/*
+ * Instruction counts of guest kernel code paths, for the cost model.
+ * They are properties of the guest program, like memsweep's 11
+ * instructions per iteration; memory accesses are counted separately as
+ * they happen. Estimates from Linux's paths; see docs/guest-os.md.
+ */
+enum {
+	INSNS_PF_ENTRY	= 120,	/* exception entry, handle_mm_fault dispatch, VMA lookup */
+	INSNS_PF_EXIT	= 40,	/* return from the handler, IRET */
+	INSNS_PT_LEVEL	= 12,	/* one level of a software table walk */
+	INSNS_PTE	= 6,	/* per entry of copy/zap loops (copy_pte_range) */
+	INSNS_FRAME_ALLOC = 60,	/* page allocator fast path */
+	INSNS_FRAME_FREE = 40,
+	INSNS_PER_STORE	= 1,	/* clear_page/copy_page: one instruction per 8 bytes */
+	INSNS_SYSCALL	= 60,	/* entry/exit code around a system call body */
+	INSNS_FORK	= 2500,	/* copy_process beyond the page tables */
+	INSNS_EXIT	= 1500,	/* do_exit beyond exit_mmap */
+	INSNS_WAIT	= 400,	/* wait4: find and reap the zombie */
+	INSNS_SWITCH	= 300,	/* __schedule + switch_mm */
+	INSNS_GETPPID	= 15,	/* the body of getppid */
+};
+
+#define FRAMES_PER_BLOCK	512u	/* 4K frames in a 2M block */
+
+/* The guest-virtual address at which the kernel reaches gpa. */
+static inline gva_t gos_dmap(const struct gos *os, gpa_t gpa)
+{
+	return (os->cpu->mmu.sregs.cr0 & CR0_PG) ? GOS_DIRECT_MAP + gpa : gpa;
+}
+
+static inline uint64_t gos_pte_read(struct gos *os, gpa_t table, unsigned index)
+{
+	return g_ld64(os->cpu, gos_dmap(os, table + 8u * index));
+}
+
+static inline void gos_pte_write(struct gos *os, gpa_t table, unsigned index,
+				 uint64_t pte)
+{
+	g_st64(os->cpu, gos_dmap(os, table + 8u * index), pte);
+	os->st.pte_writes++;
+}
+
+/* Frames: allocate (zeroed or not), take and drop references. A large
+ * page's count lives in its first 4K frame. */
+gpa_t gos_frame_alloc(struct gos *os, unsigned level);
+gpa_t gos_alloc_zeroed(struct gos *os, unsigned level);
+void gos_frame_get(struct gos *os, gpa_t gpa);
+void gos_frame_put(struct gos *os, gpa_t gpa, unsigned level);
+uint16_t gos_frame_refs(const struct gos *os, gpa_t gpa);
+void gos_copy_frame(struct gos *os, gpa_t dst, gpa_t src, uint64_t len);
+
+/* gos_map_page - install leaf pte for va at level under root, allocating
+ * intermediate tables. 0, or -1 when out of frames. */
+int gos_map_page(struct gos *os, gpa_t root, gva_t va, unsigned level, uint64_t pte);
+
+/* gos_lookup - the leaf entry mapping va under root: its table and
+ * index, level and value. Returns false when nothing is mapped. */
+bool gos_lookup(struct gos *os, gpa_t root, gva_t va, gpa_t *table, unsigned *index,
+		unsigned *level, uint64_t *pte);
+
+struct gos_vma *gos_vma_find(struct gos_proc *p, gva_t va);
+
+/* gos_page_cache - the frame holding page pg of file, reading it in
+ * (filling the frame) on first use; 0 when out of memory. */
+gpa_t gos_page_cache(struct gos *os, enum gos_file file, uint64_t pg);
+
+/* gos_kill - the current process dies of signal sig: tear it down and
+ * unwind to the scheduler. Returns -1 when the process is init (the VM
+ * must stop), else does not return. */
+int gos_kill(struct gos *os, int sig, gva_t addr, uint32_t ec);
+
+/* gos_exit_mm - tear down the current process's user address space
+ * (exit_mmap): zap every entry, free tables and pages. */
+void gos_exit_mm(struct gos *os, struct gos_proc *p);
+
+/* gos_proc_init - a fresh process slot: task frame (pid, ppid), its own
+ * PML4 with the kernel half shared. 0 or -1 (out of frames). */
+int gos_proc_init(struct gos *os, struct gos_proc *p, int pid, int ppid);
+
+/* Where a process's task_struct keeps its fields (offsets in its frame). */
+#define TASK_PID	0
+#define TASK_PPID	8
+
+/* gos_switch_to - schedule p: CR3 write (with PCID when enabled). */
+void gos_switch_to(struct gos *os, struct gos_proc *p);
+
+#endif /* MEMVIRT_GOS_PRIV_H */

@@ -1,0 +1,113 @@
+/*
+ * micro.c - the controls of the classic comparison: a system-call loop
+ * (getppid) and pure compute (countPrimes, fib). They touch little
+ * memory and take no page faults after start-up, so every MMU should
+ * come out nearly equal on them: that is the point of running them.
+ */
+#include "workloads.h"
+
+/* getppid: for (i = 0; i < iters; i++) getppid(); */
+static uint64_t getppid_run(struct gos *os, const uint64_t *param)
+{
+	struct vcpu *cpu = os->cpu;
+	gva_t stack = gos_image_addr(IMG_STACK, 0);
+	uint64_t h = WL_FNV_OFFSET, i;
+
+	if (os->cur->nvma == 0 && gos_exec_image(os) < 0)
+		vcpu_stop(cpu, "getppid: cannot map the process image");
+	gos_user(os);
+	for (i = 0; i < param[0]; i++) {
+		/* The libc wrapper: a call frame, the syscall, the result. */
+		g_st64(cpu, stack + 0x100, i);
+		h = wl_fnv(h, (uint64_t)gos_getppid(os));
+		g_insn(cpu, 8);
+	}
+	gos_kernel(os);
+	return h;
+}
+
+/* countPrimes: how many n < limit are prime, by trial division. The
+ * counter lives on the stack, as an unoptimised build keeps it. */
+static uint64_t countprimes_run(struct gos *os, const uint64_t *param)
+{
+	struct vcpu *cpu = os->cpu;
+	gva_t counter = gos_image_addr(IMG_STACK, 0) + 0x200;
+	uint64_t n, d, count = 0;
+
+	if (os->cur->nvma == 0 && gos_exec_image(os) < 0)
+		vcpu_stop(cpu, "countprimes: cannot map the process image");
+	gos_user(os);
+	g_st64(cpu, counter, 0);
+	for (n = 2; n < param[0]; n++) {
+		bool prime = true;
+
+		for (d = 2; d * d <= n; d++) {
+			g_insn(cpu, 4);		/* mul, cmp, div, test */
+			if (n % d == 0) {
+				prime = false;
+				break;
+			}
+		}
+		g_insn(cpu, 3);
+		if (prime) {
+			count = g_ld64(cpu, counter) + 1;
+			g_st64(cpu, counter, count);
+		}
+	}
+	gos_kernel(os);
+	return wl_fnv(WL_FNV_OFFSET, count);
+}
+
+/* fib: the doubly recursive Fibonacci; each call pushes a frame (return
+ * address, saved n) on the user stack and pops it on return. */
+static uint64_t fib_rec(struct vcpu *cpu, gva_t sp, uint64_t n)
+{
+	uint64_t a, b;
+
+	g_st64(cpu, sp - 8, n);			/* push */
+	g_insn(cpu, 6);
+	if (n < 2) {
+		n = g_ld64(cpu, sp - 8);	/* pop */
+		return n;
+	}
+	a = fib_rec(cpu, sp - 16, n - 1);
+	b = fib_rec(cpu, sp - 16, g_ld64(cpu, sp - 8) - 2);
+	g_insn(cpu, 4);
+	return a + b;
+}
+
+static uint64_t fib_run(struct gos *os, const uint64_t *param)
+{
+	struct vcpu *cpu = os->cpu;
+	/* 16 bytes a frame: the deepest recursion stays within the stack. */
+	gva_t sp = gos_image_addr(IMG_STACK, 0) + PAGE_SIZE;
+	uint64_t r;
+
+	if (os->cur->nvma == 0 && gos_exec_image(os) < 0)
+		vcpu_stop(cpu, "fib: cannot map the process image");
+	gos_user(os);
+	r = fib_rec(cpu, sp, param[0]);
+	gos_kernel(os);
+	return wl_fnv(WL_FNV_OFFSET, r);
+}
+
+const struct workload wl_getppid = {
+	.name = "getppid",
+	.desc = "a system-call loop: no page-table work, every MMU should tie",
+	.params = { { "iters", 1000000, 1, UINT64_C(1) << 40, "getppid calls" } },
+	.run = getppid_run,
+};
+
+const struct workload wl_countprimes = {
+	.name = "countprimes",
+	.desc = "count primes by trial division: pure compute",
+	.params = { { "limit", 200000, 3, UINT64_C(1) << 32, "count primes below this" } },
+	.run = countprimes_run,
+};
+
+const struct workload wl_fib = {
+	.name = "fib",
+	.desc = "doubly recursive Fibonacci: pure compute on the stack",
+	.params = { { "n", 27, 0, 60, "compute fib(n)" } },
+	.run = fib_run,
+};
