@@ -120,7 +120,9 @@ struct psc {
 
 struct tlb {
 	struct tlb_memo	memo[TLB_MEMO_SIZE];
-	uint64_t	clock;
+	uint64_t	clock;			/* LRU clock of the TLB arrays */
+	uint64_t	psc_clock;		/* LRU clock of the PSCs: a walk's PSC use
+						 * must not look like a TLB insert */
 	uint32_t	ctx;			/* TC_CTX(current vpid, current pcid) */
 	struct tc	l1[TLB_MAX_ARRAYS];
 	struct tc	l2[TLB_MAX_ARRAYS];
@@ -300,6 +302,8 @@ struct mmu_fault {
 	unsigned	exit_reason;	/* EXIT_REASON_* of <asm/vmx.h> */
 	enum mmu_exit_kind exit_kind;
 	uint64_t	exit_qual;	/* exit qualification, as the VMCS holds it */
+	gpa_t		exit_gpa;	/* EPT violation/misconfig: the guest-physical
+					 * address (the VMCS field of that name) */
 
 	/* outputs: always */
 	struct mmu_work	work;
@@ -401,6 +405,9 @@ struct mmu {
 	unsigned		host_level;	/* page size the VMM backs guest RAM with */
 	const struct mmu_costs	*costs;
 	uint64_t		params[8];	/* backend parameters, backend-defined */
+	/* EPT walk-cache geometry from the CPU profile (NULL: absent) */
+	const struct tc_geom	*ntlb_geom;	/* nested TLB: gpa -> hpa of guest tables */
+	const struct tc_geom	*ept_psc_geom;	/* [3] EPT PSCs: PDE, PDPTE, PML4E */
 };
 
 /* mmu_derive_mode - recompute m->mode from m->sregs and push the

@@ -500,7 +500,7 @@ int tlb_init(struct tlb *t, const struct tlb_config *cfg)
 			goto fail;
 		t->n_l2++;
 	}
-	err = psc_init(&t->psc, cfg->psc, &t->clock);
+	err = psc_init(&t->psc, cfg->psc, &t->psc_clock);
 	if (err)
 		goto fail;
 	return 0;

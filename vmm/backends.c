@@ -11,6 +11,8 @@
 
 const struct mmu_ops *const vmm_backends[] = {
 	&native_mmu_ops,
+	&shadow_mmu_ops,
+	&ept_mmu_ops,
 	NULL,
 };
 

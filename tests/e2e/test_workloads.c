@@ -1,0 +1,80 @@
+/*
+ * test_workloads.c - every workload end to end through the vmm binary,
+ * on every MMU: the checksum of a workload is the same wherever it runs.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmmrun.h"
+
+#define MMUS	"native,shadow,ept"
+
+/* Rows come out as workload-major: for each workload, each MMU. */
+static void assert_checksums_agree(const struct vmmrun *r, int per_workload)
+{
+	int row;
+
+	for (row = 0; row < r->nrows; row++) {
+		int first = row - row % per_workload;
+
+		cr_assert_str_eq(vmmrun_get(r, row, "checksum"),
+				 vmmrun_get(r, first, "checksum"),
+				 "%s on %s/%s: checksum differs from %s",
+				 vmmrun_get(r, row, "workload"), vmmrun_get(r, row, "mmu"),
+				 vmmrun_get(r, row, "pages"), vmmrun_get(r, first, "mmu"));
+	}
+}
+
+Test(workloads, all_run_with_equal_checksums, .timeout = 600)
+{
+	const char *args[] = { "--mmu=" MMUS, "--pages=4k,2m",
+			       "--workload=forkwait,getppid,countprimes,fib",
+			       "--param", "iters=300", "--param", "limit=20000",
+			       "--param", "n=18", NULL };
+	struct vmmrun r;
+
+	vmmrun(&r, args);
+	cr_assert_eq(r.status, 0, "vmm failed: %s", r.err);
+	cr_assert_eq(r.nrows, 4 * 3 * 2, "rows: %d\n%s", r.nrows, r.out);
+	assert_checksums_agree(&r, 3 * 2);
+	vmmrun_free(&r);
+}
+
+/* forkwait's per-iteration mechanism, visible in the CSV: two context
+ * switches and the fork's flush are CR3 writes; copy-on-write faults on
+ * both sides are guest page faults. */
+Test(workloads, forkwait_counts_per_fork, .timeout = 120)
+{
+	const char *args[] = { "--mmu=native", "--workload=forkwait", "--param",
+			       "iters=1000", NULL };
+	struct vmmrun r;
+	double cr3, pf;
+
+	vmmrun(&r, args);
+	cr_assert_eq(r.status, 0, "vmm failed: %s", r.err);
+	cr3 = vmmrun_num(&r, 0, "cr3_writes");
+	pf = vmmrun_num(&r, 0, "guest_page_faults");
+	cr_assert_geq(cr3, 3 * 1000, "cr3 writes %f", cr3);
+	cr_assert_lt(cr3, 3 * 1000 + 10, "cr3 writes %f", cr3);
+	cr_assert_gt(pf, 5 * 1000, "COW faults per iteration: %f", pf / 1000);
+	cr_assert_lt(pf, 12 * 1000, "COW faults per iteration: %f", pf / 1000);
+	vmmrun_free(&r);
+}
+
+/* A segfaulting child: the run completes, the checksum records it. */
+Test(workloads, forkwait_child_segv_completes, .timeout = 120)
+{
+	const char *a1[] = { "--workload=forkwait", "--param", "iters=50", "--param",
+			     "child_segv=7", NULL };
+	const char *a2[] = { "--workload=forkwait", "--param", "iters=50", NULL };
+	struct vmmrun r1, r2;
+
+	vmmrun(&r1, a1);
+	vmmrun(&r2, a2);
+	cr_assert_eq(r1.status, 0, "vmm failed: %s", r1.err);
+	cr_assert_str_neq(vmmrun_get(&r1, 0, "checksum"), vmmrun_get(&r2, 0, "checksum"),
+			  "killed children must show in the checksum");
+	vmmrun_free(&r1);
+	vmmrun_free(&r2);
+}
