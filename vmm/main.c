@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "report.h"
 #include "vmm.h"
@@ -19,6 +21,7 @@
 
 #define MAX_LIST	16
 #define MAX_PARAMS	32
+#define MAX_JOBS	64
 #define EXIT_USAGE	2
 #define EXIT_VMSTOP	1
 
@@ -46,6 +49,9 @@ struct opts {
 	unsigned		n_param;
 	uint64_t		guest_mem;
 	int			numa_node;
+	unsigned		jobs;		/* 0: one per online CPU */
+	enum { FMT_CSV, FMT_JSON } format;
+	bool			quiet;		/* no per-cell report on stderr */
 };
 
 static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -145,7 +151,8 @@ static void print_help(void)
 	puts("usage: vmm [options]\n"
 	     "Run a guest workload on a modeled MMU and print where the time goes.\n"
 	     "Comma lists run the whole grid; CSV (one row per cell) goes to stdout,\n"
-	     "a readable summary of each cell to stderr.\n"
+	     "a readable report of each cell (time by category, exits by reason as\n"
+	     "`perf kvm stat report` shows them) to stderr.\n"
 	     "\n"
 	     "  --mmu=LIST          MMU backends (default native): see --list\n"
 	     "  --pages=LIST        guest page size for anonymous memory: 4k, 2m, 1g (default 4k)\n"
@@ -158,6 +165,11 @@ static void print_help(void)
 	     "                      k/m/g suffixes (binary). See --list for the keys.\n"
 	     "  --guest-mem=SIZE    guest RAM (default 256m; a multiple of 2m)\n"
 	     "  --numa-node=N       bind guest RAM to NUMA node N (libnuma)\n"
+	     "  --jobs=N            run grid cells on N threads (default: one per CPU);\n"
+	     "                      rows always come out in grid order\n"
+	     "  --format=FMT        csv (default) or json (an array of objects keyed by\n"
+	     "                      the CSV column names)\n"
+	     "  --quiet             no per-cell report on stderr (errors still go there)\n"
 	     "  --list              list MMUs, workloads with their parameters, CPU profiles\n"
 	     "  --help              this text\n"
 	     "\n"
@@ -271,7 +283,7 @@ static void parse_param(struct opts *o, const char *arg)
 }
 
 enum { OPT_MMU = 1000, OPT_PAGES, OPT_HOST_PAGES, OPT_WORKLOAD, OPT_CPU, OPT_PARAM,
-       OPT_GUEST_MEM, OPT_NUMA, OPT_LIST, OPT_HELP };
+       OPT_GUEST_MEM, OPT_NUMA, OPT_JOBS, OPT_FORMAT, OPT_QUIET, OPT_LIST, OPT_HELP };
 
 static void parse_args(struct opts *o, int argc, char **argv)
 {
@@ -284,6 +296,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "param", required_argument, NULL, OPT_PARAM },
 		{ "guest-mem", required_argument, NULL, OPT_GUEST_MEM },
 		{ "numa-node", required_argument, NULL, OPT_NUMA },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -324,6 +339,20 @@ static void parse_args(struct opts *o, int argc, char **argv)
 					usage_error("%s", nerr);
 			}
 			break;
+		case OPT_JOBS:
+			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS)
+				usage_error("--jobs: expected 1..%d, got '%s'", MAX_JOBS, optarg);
+			o->jobs = (unsigned)v;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "csv") == 0)
+				o->format = FMT_CSV;
+			else if (strcmp(optarg, "json") == 0)
+				o->format = FMT_JSON;
+			else
+				usage_error("--format: unknown format '%s' (csv, json)", optarg);
+			break;
+		case OPT_QUIET: o->quiet = true; break;
 		case OPT_LIST: print_list(); exit(0);
 		case 'h':
 		case OPT_HELP: print_help(); exit(0);
@@ -424,7 +453,10 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 		.ops = c->mmu,
 		.prof = c->prof,
 		.guest_mem = o->guest_mem,
-		.vmm_mem = 0,
+		/* The VMM's tables (shadow, EPT): generous, since host memory is
+		 * mapped lazily and only pages used cost anything. */
+		.vmm_mem = c->mmu == &native_mmu_ops ? 0 :
+			   (o->guest_mem / 2 > 64 * MiB ? o->guest_mem / 2 : 64 * MiB),
 		.guest_level = c->pages,
 		.host_level = c->host_pages ? c->host_pages : LEVEL_4K,
 		.numa_node = o->numa_node,
@@ -470,6 +502,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 	r->guest_mem = o->guest_mem;
 	r->st = vm->cpu.st;
 	r->pte_writes = os->st.pte_writes;
+	r->forks = os->st.forks;
 	if (c->mmu->report)
 		c->mmu->report(&vm->cpu.mmu, &r->mr);
 	r->clock_hz = c->prof->clock_hz;
@@ -484,64 +517,176 @@ out:
 	return ret;
 }
 
+/* The grid, in output order: cpu, workload, mmu, pages, host pages. */
+struct grid {
+	struct cell	*cell;
+	struct row	*row;
+	char		(*err)[512];
+	int		*rc;		/* per cell: 0 ok, -1 VM stopped, -2 setup refused */
+	bool		*done;
+	unsigned	n;
+	unsigned	next;		/* next cell to hand out */
+	unsigned	finished;
+	const struct opts *o;
+	pthread_mutex_t	lock;
+	pthread_cond_t	cond;
+};
+
+static void grid_build(struct grid *g, const struct opts *o)
+{
+	unsigned ic, iw, im, ip, ih, cap = 64;
+
+	memset(g, 0, sizeof(*g));
+	g->o = o;
+	g->cell = malloc(cap * sizeof(*g->cell));
+	for (ic = 0; ic < o->n_cpu; ic++)
+	for (iw = 0; iw < o->n_wl; iw++)
+	for (im = 0; im < o->n_mmu; im++)
+	for (ip = 0; ip < o->n_pages; ip++) {
+		bool native = o->mmu[im] == &native_mmu_ops;
+		unsigned nh = (native || !o->n_host_pages) ? 1 : o->n_host_pages;
+
+		for (ih = 0; ih < nh; ih++) {
+			struct cell c = { o->wl[iw], o->mmu[im], o->cpu[ic], o->pages[ip], 0 };
+
+			if (!native)
+				c.host_pages = o->n_host_pages ? o->host_pages[ih] : o->pages[ip];
+			if (g->n == cap) {
+				cap *= 2;
+				g->cell = realloc(g->cell, cap * sizeof(*g->cell));
+			}
+			if (!g->cell)
+				usage_error("out of memory");
+			g->cell[g->n++] = c;
+		}
+	}
+	g->row = calloc(g->n, sizeof(*g->row));
+	g->err = calloc(g->n, sizeof(*g->err));
+	g->rc = calloc(g->n, sizeof(*g->rc));
+	g->done = calloc(g->n, sizeof(*g->done));
+	if (!g->row || !g->err || !g->rc || !g->done)
+		usage_error("out of memory");
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+}
+
+static void *grid_worker(void *arg)
+{
+	struct grid *g = arg;
+
+	for (;;) {
+		unsigned i;
+
+		pthread_mutex_lock(&g->lock);
+		i = g->next < g->n ? g->next++ : g->n;
+		pthread_mutex_unlock(&g->lock);
+		if (i == g->n)
+			return NULL;
+		g->rc[i] = run_cell(g->o, &g->cell[i], &g->row[i], g->err[i], sizeof(g->err[i]));
+		pthread_mutex_lock(&g->lock);
+		g->done[i] = true;
+		g->finished++;
+		pthread_cond_signal(&g->cond);
+		pthread_mutex_unlock(&g->lock);
+	}
+}
+
+static const char *level_or_dash(unsigned l)
+{
+	return l ? level_name(l) : "-";
+}
+
+/* Progress on a terminal, overwritten in place; nothing when redirected. */
+static void progress(const struct grid *g, double t0, bool tty)
+{
+	if (!tty)
+		return;
+	fprintf(stderr, "\r[%u/%u cells done, %.0f s] ", g->finished, g->n, now_s() - t0);
+	fflush(stderr);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
-	unsigned ic, iw, im, ip, ih;
+	struct grid g;
+	pthread_t tid[MAX_JOBS];
+	unsigned i, jobs, printed = 0;
+	bool tty = isatty(2), any = false, shown = false;
+	double t0 = now_s();
 	int status = 0;
 
 	parse_args(&o, argc, argv);
-
+	grid_build(&g, &o);
 	/* Validate the whole grid before running any of it. */
-	for (ic = 0; ic < o.n_cpu; ic++)
-		for (iw = 0; iw < o.n_wl; iw++)
-			for (im = 0; im < o.n_mmu; im++)
-				for (ip = 0; ip < o.n_pages; ip++) {
-					struct cell c = { o.wl[iw], o.mmu[im], o.cpu[ic],
-							  o.pages[ip], 0 };
-					unsigned nh = o.n_host_pages ? o.n_host_pages : 1;
+	for (i = 0; i < g.n; i++)
+		check_cell(&o, &g.cell[i]);
 
-					for (ih = 0; ih < nh; ih++) {
-						c.host_pages = o.n_host_pages ?
-							o.host_pages[ih] : o.pages[ip];
-						check_cell(&o, &c);
-					}
-				}
+	jobs = o.jobs ? o.jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (jobs < 1)
+		jobs = 1;
+	if (jobs > g.n)
+		jobs = g.n;
+	if (o.format == FMT_CSV)
+		report_csv_header(stdout);
+	for (i = 0; i < jobs; i++)
+		if (pthread_create(&tid[i], NULL, grid_worker, &g) != 0)
+			usage_error("cannot start worker thread %u", i);
 
-	report_csv_header(stdout);
-	for (ic = 0; ic < o.n_cpu; ic++)
-		for (iw = 0; iw < o.n_wl; iw++)
-			for (im = 0; im < o.n_mmu; im++)
-				for (ip = 0; ip < o.n_pages; ip++) {
-					bool native = o.mmu[im] == &native_mmu_ops;
-					unsigned nh = (native || !o.n_host_pages) ? 1 : o.n_host_pages;
+	/* Print rows in grid order as they complete. */
+	pthread_mutex_lock(&g.lock);
+	while (printed < g.n) {
+		while (printed < g.n && g.done[printed]) {
+			unsigned k = printed++;
+			const struct cell *c = &g.cell[k];
 
-					for (ih = 0; ih < nh; ih++) {
-						struct cell c = { o.wl[iw], o.mmu[im], o.cpu[ic],
-								  o.pages[ip], 0 };
-						struct row r;
-						char err[512];
+			pthread_mutex_unlock(&g.lock);
+			if (shown) {
+				fputc('\n', stderr);
+				shown = false;
+			}
+			if (g.rc[k] == -2)
+				usage_error("%s", g.err[k]);
+			if (g.rc[k] < 0) {
+				fprintf(stderr, "vmm: %s mmu=%s pages=%s host-pages=%s cpu=%s: %s\n",
+					c->wl->name, c->mmu->name, level_name(c->pages),
+					level_or_dash(c->host_pages), c->prof->name, g.err[k]);
+				status = EXIT_VMSTOP;
+			} else {
+				if (o.format == FMT_CSV)
+					report_csv_row(stdout, &g.row[k]);
+				else
+					report_json_row(stdout, &g.row[k], !any);
+				any = true;
+				if (!o.quiet)
+					report_summary(stderr, &g.row[k]);
+			}
+			pthread_mutex_lock(&g.lock);
+		}
+		if (printed == g.n)
+			break;
+		if (tty && now_s() - t0 > 2.0) {
+			progress(&g, t0, tty);
+			shown = true;
+		}
+		{
+			struct timespec ts;
 
-						memset(&r, 0, sizeof(r));
-						if (!native)
-							c.host_pages = o.n_host_pages ?
-								o.host_pages[ih] : o.pages[ip];
-						int rc = run_cell(&o, &c, &r, err, sizeof(err));
-
-						if (rc == -2)
-							usage_error("%s", err);
-						if (rc < 0) {
-							fprintf(stderr, "vmm: %s mmu=%s pages=%s cpu=%s: %s\n",
-								c.wl->name, c.mmu->name,
-								level_name(c.pages), c.prof->name, err);
-							status = EXIT_VMSTOP;
-							continue;
-						}
-						report_csv_row(stdout, &r);
-						report_summary(stderr, &r);
-					}
-				}
-	for (ic = 0; ic < o.n_cpu; ic++)
-		free(o.cpu[ic]);
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&g.cond, &g.lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&g.lock);
+	for (i = 0; i < jobs; i++)
+		pthread_join(tid[i], NULL);
+	if (o.format == FMT_JSON)
+		report_json_end(stdout, any);
+	for (i = 0; i < o.n_cpu; i++)
+		free(o.cpu[i]);
+	free(g.cell);
+	free(g.row);
+	free(g.err);
+	free(g.rc);
+	free(g.done);
 	return status;
 }

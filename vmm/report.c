@@ -1,10 +1,12 @@
 /*
- * report.c - the CSV (the interface: columns are added, never renamed)
- * and the readable summary on stderr.
+ * report.c - one table of fields, rendered as CSV (the interface: names
+ * are added, never renamed) or JSON; and the readable report on stderr
+ * in the spirit of `perf kvm stat report`.
  */
 #include <asm/vmx.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "report.h"
@@ -18,13 +20,14 @@ static const unsigned exit_cols[] = {
 	EXIT_REASON_EPT_MISCONFIG,
 };
 
-static void lower_name(char *out, size_t len, unsigned reason)
+static void lower_name(char *out, size_t len, const char *prefix, unsigned reason)
 {
 	const char *n = vmm_exit_name(reason);
-	size_t i;
+	size_t i = strlen(prefix);
 
-	for (i = 0; n && n[i] && i + 1 < len; i++)
-		out[i] = (char)tolower((unsigned char)n[i]);
+	snprintf(out, len, "%s", prefix);
+	for (; n && *n && i + 1 < len; n++, i++)
+		out[i] = (char)tolower((unsigned char)*n);
 	out[i] = '\0';
 }
 
@@ -43,57 +46,169 @@ static double miss_rate(const struct vcpu_stats *s)
 	return s->accesses ? (double)s->dtlb_misses / (double)s->accesses : 0.0;
 }
 
-void report_csv_header(FILE *f)
+/* One field of a row: its name, and its value already formatted. */
+struct field {
+	char	name[40];
+	char	val[288];
+	bool	string;		/* quoted in JSON */
+};
+
+struct fields {
+	struct field	f[REPORT_MAX_FIELDS];
+	unsigned	n;
+};
+
+static void add(struct fields *fs, bool string, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void add(struct fields *fs, bool string, const char *name, const char *fmt, ...)
 {
-	char n[40];
+	struct field *f;
+	va_list ap;
+
+	BUG_ON(fs->n == REPORT_MAX_FIELDS, "too many report fields");
+	f = &fs->f[fs->n++];
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	va_start(ap, fmt);
+	vsnprintf(f->val, sizeof(f->val), fmt, ap);
+	va_end(ap);
+	f->string = string;
+}
+
+#define S(name, v)	add(fs, true, name, "%s", v)
+#define U(name, v)	add(fs, false, name, "%" PRIu64, (uint64_t)(v))
+#define C(name, v)	add(fs, false, name, "%.0f", (double)(v))
+
+/* The row as fields, in column order. Columns are an interface: append
+ * new ones, never rename or reorder. */
+static void row_fields(const struct row *r, struct fields *fs)
+{
+	const struct vcpu_stats *s = &r->st;
+	char name[40];
 	size_t i;
 
-	fputs("workload,mmu,pages,host_pages,cpu,host_backing,guest_mem,params,"
-	      "accesses,dtlb_misses,dtlb_miss_rate,l1_hits,l2_hits,walks,walk_refs,"
-	      "psc_hits,ntlb_hits,exits", f);
+	fs->n = 0;
+	S("workload", r->workload);
+	S("mmu", r->mmu);
+	S("pages", r->pages);
+	S("host_pages", r->host_pages);
+	S("cpu", r->cpu);
+	S("host_backing", r->backing);
+	U("guest_mem", r->guest_mem);
+	S("params", r->params);
+	U("accesses", s->accesses);
+	U("dtlb_misses", s->dtlb_misses);
+	add(fs, false, "dtlb_miss_rate", "%.6f", miss_rate(s));
+	U("l1_hits", s->l1_hits);
+	U("l2_hits", s->l2_hits);
+	U("walks", s->walks);
+	U("walk_refs", s->walk_reads + s->walk_ad_writes);
+	U("psc_hits", s->psc_hits);
+	U("ntlb_hits", s->ntlb_hits);
+	U("exits", total_exits(s));
 	for (i = 0; i < ARRAY_SIZE(exit_cols); i++) {
-		lower_name(n, sizeof(n), exit_cols[i]);
-		fprintf(f, ",exit_%s", n);
+		lower_name(name, sizeof(name), "exit_", exit_cols[i]);
+		U(name, s->exits[exit_cols[i]]);
 	}
-	fputs(",guest_page_faults,hidden_faults,trace_faults,true_faults,pte_writes,"
-	      "cr3_writes,invlpgs,shadow_pages_peak,shadow_root_hits,ept_pages,"
-	      "host_pages_backed,insns_user,insns_kernel,"
-	      "cycles,cycles_user,cycles_kernel,cycles_data,cycles_tlb,cycles_walk,"
-	      "cycles_exit", f);
+	U("guest_page_faults", s->guest_page_faults);
+	U("hidden_faults", s->hidden_faults);
+	U("trace_faults", s->trace_faults);
+	U("true_faults", s->true_faults);
+	U("pte_writes", r->pte_writes);
+	U("cr3_writes", s->cr3_writes);
+	U("invlpgs", s->invlpgs);
+	U("shadow_pages_peak", r->mr.shadow_pages_peak);
+	U("shadow_root_hits", r->mr.shadow_root_hits);
+	U("ept_pages", r->mr.ept_pages);
+	U("host_pages_backed", r->mr.host_pages_backed);
+	U("insns_user", s->insns_user);
+	U("insns_kernel", s->insns_kernel);
+	C("cycles", r->cyc.total);
+	C("cycles_user", r->cyc.user);
+	C("cycles_kernel", r->cyc.kernel);
+	C("cycles_data", r->cyc.data);
+	C("cycles_tlb", r->cyc.tlb);
+	C("cycles_walk", r->cyc.walk);
+	C("cycles_exit", r->cyc.exit);
 	for (i = 0; i < ARRAY_SIZE(exit_cols); i++) {
-		lower_name(n, sizeof(n), exit_cols[i]);
-		fprintf(f, ",cycles_exit_%s", n);
+		lower_name(name, sizeof(name), "cycles_exit_", exit_cols[i]);
+		C(name, s->exit_cycles[exit_cols[i]]);
 	}
-	fputs(",runtime_s,wall_s,checksum\n", f);
+	add(fs, false, "runtime_s", "%.6f", r->cyc.total / r->clock_hz);
+	add(fs, false, "wall_s", "%.3f", r->wall_s);
+	add(fs, true, "checksum", "0x%016" PRIx64, r->checksum);
+	/* appended after the first release: */
+	U("syscalls", s->syscalls);
+	U("forks", r->forks);
+	U("unbacked_accesses", s->unbacked_accesses);
+	U("shadow_pages", r->mr.shadow_pages);
+}
+
+void report_csv_header(FILE *f)
+{
+	struct fields fs;	/* ~31 KiB: rows are printed from one thread at a time */
+	struct row r;
+	unsigned i;
+
+	memset(&r, 0, sizeof(r));
+	r.workload = r.mmu = r.pages = r.host_pages = r.cpu = r.backing = "";
+	r.clock_hz = 1;
+	row_fields(&r, &fs);
+	for (i = 0; i < fs.n; i++)
+		fprintf(f, "%s%s", i ? "," : "", fs.f[i].name);
+	fputc('\n', f);
+	fflush(f);
 }
 
 void report_csv_row(FILE *f, const struct row *r)
 {
-	const struct vcpu_stats *s = &r->st;
-	size_t i;
+	struct fields fs;	/* ~31 KiB: rows are printed from one thread at a time */
+	unsigned i;
 
-	fprintf(f, "%s,%s,%s,%s,%s,%s,%" PRIu64 ",%s,", r->workload, r->mmu, r->pages,
-		r->host_pages, r->cpu, r->backing, r->guest_mem, r->params);
-	fprintf(f, "%" PRIu64 ",%" PRIu64 ",%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64
-		",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
-		s->accesses, s->dtlb_misses, miss_rate(s), s->l1_hits, s->l2_hits,
-		s->walks, s->walk_reads + s->walk_ad_writes, s->psc_hits, s->ntlb_hits,
-		total_exits(s));
-	for (i = 0; i < ARRAY_SIZE(exit_cols); i++)
-		fprintf(f, ",%" PRIu64, s->exits[exit_cols[i]]);
-	fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
-		s->guest_page_faults, s->hidden_faults, s->trace_faults, s->true_faults,
-		r->pte_writes);
-	fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
-		s->cr3_writes, s->invlpgs, r->mr.shadow_pages_peak, r->mr.shadow_root_hits,
-		r->mr.ept_pages, r->mr.host_pages_backed);
-	fprintf(f, ",%" PRIu64 ",%" PRIu64, s->insns_user, s->insns_kernel);
-	fprintf(f, ",%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f", r->cyc.total, r->cyc.user,
-		r->cyc.kernel, r->cyc.data, r->cyc.tlb, r->cyc.walk, r->cyc.exit);
-	for (i = 0; i < ARRAY_SIZE(exit_cols); i++)
-		fprintf(f, ",%.0f", s->exit_cycles[exit_cols[i]]);
-	fprintf(f, ",%.6f,%.3f,0x%016" PRIx64 "\n", r->cyc.total / r->clock_hz,
-		r->wall_s, r->checksum);
+	row_fields(r, &fs);
+	for (i = 0; i < fs.n; i++)
+		fprintf(f, "%s%s", i ? "," : "", fs.f[i].val);
+	fputc('\n', f);
+	fflush(f);
+}
+
+/* JSON strings here are our own names and numbers; escape anyway. */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void report_json_row(FILE *f, const struct row *r, bool first)
+{
+	struct fields fs;	/* ~31 KiB: rows are printed from one thread at a time */
+	unsigned i;
+
+	row_fields(r, &fs);
+	fputs(first ? "[\n  {" : ",\n  {", f);
+	for (i = 0; i < fs.n; i++) {
+		fputs(i ? ", " : "", f);
+		json_string(f, fs.f[i].name);
+		fputs(": ", f);
+		if (fs.f[i].string)
+			json_string(f, fs.f[i].val);
+		else
+			fputs(fs.f[i].val, f);
+	}
+	fputc('}', f);
+	fflush(f);
+}
+
+void report_json_end(FILE *f, bool any)
+{
+	fputs(any ? "\n]\n" : "[]\n", f);
 	fflush(f);
 }
 
@@ -106,19 +221,46 @@ void report_summary(FILE *f, const struct row *r)
 {
 	const struct vcpu_stats *s = &r->st;
 	const struct cycle_breakdown *c = &r->cyc;
-	uint64_t refs = s->walk_reads + s->walk_ad_writes;
+	uint64_t refs = s->walk_reads + s->walk_ad_writes, exits = total_exits(s);
+	double us_per_cycle = 1e6 / r->clock_hz;
+	const struct { const char *name; double v; } cats[] = {
+		{ "guest user", c->user }, { "guest kernel", c->kernel },
+		{ "data memory", c->data }, { "TLB (L2 hits)", c->tlb },
+		{ "page walks", c->walk }, { "VM exits", c->exit },
+	};
+	unsigned i;
 
-	fprintf(f, "%s  mmu=%s pages=%s host-pages=%s cpu=%s backing=%s\n",
-		r->workload, r->mmu, r->pages, r->host_pages, r->cpu, r->backing);
-	fprintf(f, "  runtime %.4f s modeled (%.3g cycles), %.2f s wall, checksum 0x%016"
+	fprintf(f, "\n%s  mmu=%s pages=%s host-pages=%s cpu=%s backing=%s %s\n",
+		r->workload, r->mmu, r->pages, r->host_pages, r->cpu, r->backing, r->params);
+	fprintf(f, "  runtime %.6f s modeled (%.4g cycles), %.2f s wall, checksum 0x%016"
 		PRIx64 "\n", c->total / r->clock_hz, c->total, r->wall_s, r->checksum);
-	fprintf(f, "  %" PRIu64 " accesses, dTLB miss rate %.2f%%, %" PRIu64
-		" walks (%.2f refs/walk, %" PRIu64 " PSC hits), %" PRIu64 " exits, %"
-		PRIu64 " guest #PF\n", s->accesses, 100.0 * miss_rate(s), s->walks,
-		s->walks ? (double)refs / (double)s->walks : 0.0, s->psc_hits,
-		total_exits(s), s->guest_page_faults);
-	fprintf(f, "  cycles: user %.1f%%  kernel %.1f%%  data %.1f%%  tlb %.1f%%  "
-		"walk %.1f%%  exit %.1f%%\n", pct(c->user, c->total),
-		pct(c->kernel, c->total), pct(c->data, c->total), pct(c->tlb, c->total),
-		pct(c->walk, c->total), pct(c->exit, c->total));
+	fprintf(f, "  %" PRIu64 " data accesses, dTLB miss rate %.3f%%, %" PRIu64
+		" walks, %.2f refs/walk, %" PRIu64 " guest #PF\n", s->accesses,
+		100.0 * miss_rate(s), s->walks,
+		s->walks ? (double)refs / (double)s->walks : 0.0, s->guest_page_faults);
+	fprintf(f, "  %-20s %16s %7s\n", "where the time goes", "cycles", "share");
+	for (i = 0; i < ARRAY_SIZE(cats); i++)
+		fprintf(f, "  %-20s %16.0f %6.2f%%\n", cats[i].name, cats[i].v,
+			pct(cats[i].v, c->total));
+	if (!exits) {
+		fprintf(f, "  no VM exits\n");
+		return;
+	}
+	/* As `perf kvm stat report` lays out exits by reason. */
+	fprintf(f, "  %18s %10s %9s %13s %8s %12s\n", "VM-EXIT", "Samples", "Samples%",
+		"Time (us)", "Time%", "Avg time");
+	for (i = 0; i < VMM_NR_EXIT_REASONS; i++) {
+		const char *name;
+
+		if (!s->exits[i])
+			continue;
+		name = vmm_exit_name(i);
+		fprintf(f, "  %18s %10" PRIu64 " %8.2f%% %13.1f %7.2f%% %9.2fus\n",
+			name ? name : "?", s->exits[i], pct((double)s->exits[i], (double)exits),
+			s->exit_cycles[i] * us_per_cycle, pct(s->exit_cycles[i], c->exit),
+			s->exit_cycles[i] * us_per_cycle / (double)s->exits[i]);
+	}
+	fprintf(f, "  %18s %10" PRIu64 "  (hidden %" PRIu64 ", true %" PRIu64 ", trace %"
+		PRIu64 " faults)\n", "Total", exits, s->hidden_faults, s->true_faults,
+		s->trace_faults);
 }

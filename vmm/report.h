@@ -4,6 +4,7 @@
 #ifndef MEMVIRT_REPORT_H
 #define MEMVIRT_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "vmm.h"
@@ -19,6 +20,7 @@ struct row {
 	char			params[256];	/* "k=v;k=v" */
 	struct vcpu_stats	st;
 	uint64_t		pte_writes;	/* guest page-table entries written */
+	uint64_t		forks;		/* guest fork() calls */
 	struct mmu_report	mr;		/* backend gauges */
 	struct cycle_breakdown	cyc;
 	double			clock_hz;
@@ -26,8 +28,14 @@ struct row {
 	uint64_t		checksum;
 };
 
+#define REPORT_MAX_FIELDS	96
+
 void report_csv_header(FILE *f);
 void report_csv_row(FILE *f, const struct row *r);
+/* JSON: an array of objects keyed by the CSV's column names. */
+void report_json_row(FILE *f, const struct row *r, bool first);
+void report_json_end(FILE *f, bool any);
+/* The readable report of one row (stderr). */
 void report_summary(FILE *f, const struct row *r);
 
 #endif /* MEMVIRT_REPORT_H */
