@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # The main job: the classic comparison at full size, written to results/.
+#   forkwait and memsweep (and the getppid, countprimes, fib controls)
+#   x native, shadow, ept x 4K, 2M pages x two CPU profiles,
+# then the plots. Deterministic: a second run differs only in wall_s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d build ]; then meson setup build -Dbuildtype=release >/dev/null; fi
-ninja -C build >/dev/null
+if [ ! -d build-release ]; then
+	meson setup build-release -Dbuildtype=release -Dtests=false >/dev/null
+fi
+ninja -C build-release >/dev/null
 mkdir -p results
-vmm=build/bin/vmm
-for cpu in phenom2-n620 skylake; do
-	echo "main job: memsweep on $cpu" >&2
-	$vmm --cpu=$cpu --mmu=native --pages=4k,2m --workload=memsweep \
-		> results/memsweep-$cpu.csv
-done
-echo "main job: results in results/" >&2
+cpus=${MEMVIRT_CPUS:-phenom2-n620,skylake}
+workloads=${MEMVIRT_WORKLOADS:-forkwait,memsweep,getppid,countprimes,fib}
+echo "main job: $workloads x native,shadow,ept x 4k,2m on $cpus" >&2
+start=$(date +%s)
+MEMVIRT_PROFILES=$PWD/profiles build-release/bin/vmm --cpu="$cpus" \
+	--mmu=native,shadow,ept --pages=4k,2m --workload="$workloads" "$@" \
+	> results/memvirt.csv.tmp 2> results/report.txt
+mv results/memvirt.csv.tmp results/memvirt.csv
+python3 scripts/plots.py results
+echo "main job: done in $(( $(date +%s) - start )) s; results/memvirt.csv, results/*.png, results/report.txt" >&2

@@ -26,6 +26,26 @@ static void assert_checksums_agree(const struct vmmrun *r, int per_workload)
 	}
 }
 
+/* Every modeled cycle is in exactly one category. */
+static void assert_categories_sum(const struct vmmrun *r)
+{
+	static const char *const cats[] = { "cycles_user", "cycles_kernel", "cycles_data",
+					    "cycles_tlb", "cycles_walk", "cycles_exit" };
+	int row;
+	size_t i;
+
+	for (row = 0; row < r->nrows; row++) {
+		double sum = 0, total = vmmrun_num(r, row, "cycles");
+
+		for (i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
+			sum += vmmrun_num(r, row, cats[i]);
+		/* each column is rounded to a whole cycle */
+		cr_assert(sum - total < 6.0 && total - sum < 6.0,
+			  "%s/%s: categories sum to %.0f, cycles %.0f",
+			  vmmrun_get(r, row, "workload"), vmmrun_get(r, row, "mmu"), sum, total);
+	}
+}
+
 Test(workloads, all_run_with_equal_checksums, .timeout = 600)
 {
 	const char *args[] = { "--mmu=" MMUS, "--pages=4k,2m",
@@ -38,6 +58,7 @@ Test(workloads, all_run_with_equal_checksums, .timeout = 600)
 	cr_assert_eq(r.status, 0, "vmm failed: %s", r.err);
 	cr_assert_eq(r.nrows, 4 * 3 * 2, "rows: %d\n%s", r.nrows, r.out);
 	assert_checksums_agree(&r, 3 * 2);
+	assert_categories_sum(&r);
 	vmmrun_free(&r);
 }
 
