@@ -66,6 +66,18 @@ typedef uint64_t hfn_t;
 		}							\
 	} while (0)
 
+/*
+ * A named numeric parameter (--param KEY=VALUE): workloads, MMU backends
+ * and the VMM declare tables of these, ended by key == NULL.
+ */
+struct param_spec {
+	const char	*key;
+	uint64_t	def;
+	uint64_t	min;
+	uint64_t	max;
+	const char	*help;
+};
+
 /* Expensive self-checks, compiled in only with -Ddebug_checks=true. */
 #ifdef MEMVIRT_DEBUG_CHECKS
 #define DEBUG_CHECKS 1

@@ -26,7 +26,7 @@
 #define EXIT_VMSTOP	1
 
 /* Parameters the VMM itself takes (--param KEY=VALUE), beside workloads'. */
-static const struct wl_param vmm_params[] = {
+static const struct param_spec vmm_params[] = {
 	{ "pcid", 0, 0, 1, "guest OS tags address spaces with PCIDs (needs a PCID profile)" },
 	{ NULL, 0, 0, 0, NULL },
 };
@@ -177,7 +177,7 @@ static void print_help(void)
 	     "Environment: MEMVIRT_PROFILES overrides the profiles directory.");
 }
 
-static void print_params(const struct wl_param *p)
+static void print_params(const struct param_spec *p)
 {
 	for (; p->key; p++)
 		printf("      %-10s default %-12" PRIu64 " %s\n", p->key, p->def, p->help);
@@ -190,8 +190,11 @@ static void print_list(void)
 	size_t j;
 
 	puts("MMUs:");
-	for (j = 0; vmm_backends[j]; j++)
+	for (j = 0; vmm_backends[j]; j++) {
 		printf("  %-10s %s\n", vmm_backends[j]->name, vmm_backends[j]->desc);
+		if (vmm_backends[j]->params)
+			print_params(vmm_backends[j]->params);
+	}
 	puts("Workloads:");
 	for (j = 0; wl_table[j]; j++) {
 		printf("  %-10s %s\n", wl_table[j]->name, wl_table[j]->desc);
@@ -213,7 +216,7 @@ static void print_list(void)
 }
 
 /* The default of key for workload w, overridden by --param. */
-static uint64_t param_value(const struct opts *o, const struct wl_param *p)
+static uint64_t param_value(const struct opts *o, const struct param_spec *p)
 {
 	unsigned i;
 
@@ -223,7 +226,7 @@ static uint64_t param_value(const struct opts *o, const struct wl_param *p)
 	return p->def;
 }
 
-static const struct wl_param *find_param(const struct wl_param *p, const char *key)
+static const struct param_spec *find_param(const struct param_spec *p, const char *key)
 {
 	for (; p->key; p++)
 		if (strcmp(p->key, key) == 0)
@@ -240,12 +243,22 @@ static void check_params(const struct opts *o)
 	for (i = 0; i < o->n_param; i++) {
 		const char *key = o->param[i].key;
 		uint64_t v = o->param[i].val;
-		const struct wl_param *p = find_param(vmm_params, key);
+		const struct param_spec *p = find_param(vmm_params, key);
 		bool known = p != NULL;
 
 		if (p && (v < p->min || v > p->max))
 			usage_error("--param %s=%" PRIu64 ": out of range %" PRIu64 "..%" PRIu64,
 				    key, v, p->min, p->max);
+		for (w = 0; w < o->n_mmu; w++) {
+			p = o->mmu[w]->params ? find_param(o->mmu[w]->params, key) : NULL;
+			if (!p)
+				continue;
+			known = true;
+			if (v < p->min || v > p->max)
+				usage_error("--param %s=%" PRIu64 ": out of range %" PRIu64
+					    "..%" PRIu64 " for the %s MMU", key, v, p->min, p->max,
+					    o->mmu[w]->name);
+		}
 		for (w = 0; w < o->n_wl; w++) {
 			p = find_param(o->wl[w]->params, key);
 			if (!p)
@@ -258,7 +271,7 @@ static void check_params(const struct opts *o)
 		}
 		if (!known)
 			usage_error("--param %s: unknown parameter for the selected "
-				    "workloads (see vmm --list)", key);
+				    "workloads and MMUs (see vmm --list)", key);
 	}
 }
 
@@ -449,6 +462,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 	struct vm *vm = calloc(1, sizeof(*vm));
 	struct gos *os = calloc(1, sizeof(*os));
 	uint64_t param[WL_MAX_PARAMS] = { 0 };
+	uint64_t mparam[MMU_MAX_PARAMS] = { 0 };
 	struct vm_config cfg = {
 		.ops = c->mmu,
 		.prof = c->prof,
@@ -460,6 +474,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 		.guest_level = c->pages,
 		.host_level = c->host_pages ? c->host_pages : LEVEL_4K,
 		.numa_node = o->numa_node,
+		.mmu_params = mparam,
 	};
 	jmp_buf jb;
 	double t0 = now_s();
@@ -471,6 +486,8 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 		snprintf(err, errlen, "out of host memory");
 		goto out;
 	}
+	for (i = 0; c->mmu->params && i < MMU_MAX_PARAMS && c->mmu->params[i].key; i++)
+		mparam[i] = param_value(o, &c->mmu->params[i]);
 	for (i = 0; i < WL_MAX_PARAMS && c->wl->params[i].key; i++) {
 		param[i] = param_value(o, &c->wl->params[i]);
 		len += (size_t)snprintf(r->params + len, sizeof(r->params) - len,

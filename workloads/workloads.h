@@ -187,18 +187,10 @@ enum gos_image_part {
 
 #define WL_MAX_PARAMS	8
 
-struct wl_param {
-	const char	*key;
-	uint64_t	def;
-	uint64_t	min;
-	uint64_t	max;
-	const char	*help;
-};
-
 struct workload {
 	const char		*name;
 	const char		*desc;
-	struct wl_param		params[WL_MAX_PARAMS];	/* key == NULL ends */
+	struct param_spec		params[WL_MAX_PARAMS];	/* key == NULL ends */
 	/* check - can these parameters run in guest_mem bytes of RAM? 0, or
 	 * -1 with a one-line reason in err. NULL: always. */
 	int			(*check)(const uint64_t *param, uint64_t guest_mem,
