@@ -515,6 +515,9 @@ struct memsys {
  * not finite, or L1 is absent; -ENOMEM.
  */
 int memsys_init(struct memsys *m, const struct memsys_config *cfg);
+
+/* memsys_destroy - free the tag arrays; m is zeroed and may be
+ * initialized again. */
 void memsys_destroy(struct memsys *m);
 
 /* memsys_flush - empty every level (and the last-line memo). */

@@ -48,3 +48,13 @@ exit_handler.exception_nmi = 1600   # estimate: intercepted #PF under shadow pag
 exit_handler.cr_access     = 650    # estimate: CR3 write under shadow paging: root lookup and switch
 exit_handler.invlpg        = 450    # estimate: INVLPG under shadow paging: drop one shadow entry
 exit_handler.ept_misconfig = 800    # estimate: MMIO-style fast path
+
+# Memory model: caches over host-physical addresses, then DRAM (latencies
+# are load-to-use cycles when that level serves). The LLC is the whole
+# socket's: one core reaches every slice of the mesh, so a single vCPU
+# sees all of it, at the mesh's latency.
+cache.line  = 64          # [IntelOpt]: 64-byte lines
+cache.l1d   = 48k 12 5    # [ChipsGLC]: 48 KiB L1D, 5 cycles; 12-way [HWTimesSPR]
+cache.l2    = 2m 16 16    # [HWTimesSPR]: Sapphire Rapids L2 2 MiB, 16-way; 16 cycles an estimate (client Golden Cove's 1.25 MiB L2 is ~15)
+cache.llc   = 104m 13 100 # Intel ARK: 8480+ has 105 MiB L3 (56 x 1.875 MiB slices, 15-way); modeled 104 MiB 13-way since 15 ways x 114688 sets is not a power of two. Latency an estimate: ~33 ns over the mesh [ChipsSPR] at 3.0 GHz
+dram_latency = 330        # estimate: ~110 ns to DDR5-4800 through the mesh at 3.0 GHz

@@ -53,3 +53,13 @@ exit_handler.exception_nmi = 2500   # estimate: intercepted #PF under shadow pag
 exit_handler.cr_access     = 1000   # estimate: CR3 write under shadow paging: root lookup and switch
 exit_handler.invlpg        = 700    # estimate: INVLPG under shadow paging: drop one shadow entry
 exit_handler.ept_misconfig = 1250   # estimate: MMIO-style fast path
+
+# Memory model: caches over host-physical addresses, then DRAM (latencies
+# are load-to-use cycles when that level serves). K10's L2 is an exclusive
+# victim cache of L1 [TomsK10]; the model fills every level instead
+# (non-inclusive, non-exclusive), which costs the L2 a little capacity.
+cache.line  = 64          # [HWSecrets]: 64-byte lines in L1D and L2 (K8/K10)
+cache.l1d   = 64k 2 3     # [AMD10h], [AnandPh2]: 64 KiB 2-way L1D, 3-cycle load-to-use
+cache.l2    = 1m 16 15    # 1 MiB per core on the N620 (2 x 1 MiB, AMD product data); 16-way [HWSecrets]; 15 cycles as [AnandPh2] measures Phenom II's 512 KiB L2 (estimate for the 1 MiB one)
+cache.llc   = 0 0 0       # the N620 (Champlain) has no L3
+dram_latency = 280        # estimate: ~100 ns to DDR3-1066 SO-DIMMs at 2.8 GHz; without an L3 lookup K10 reaches DRAM ~10 ns sooner [TechReportPh]

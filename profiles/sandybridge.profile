@@ -46,3 +46,11 @@ exit_handler.exception_nmi = 2000   # estimate: intercepted #PF under shadow pag
 exit_handler.cr_access     = 800    # estimate: CR3 write under shadow paging: root lookup and switch
 exit_handler.invlpg        = 550    # estimate: INVLPG under shadow paging: drop one shadow entry
 exit_handler.ept_misconfig = 1000   # estimate: MMIO-style fast path
+
+# Memory model: caches over host-physical addresses, then DRAM (latencies
+# are load-to-use cycles when that level serves).
+cache.line  = 64          # [IntelOpt]: 64-byte lines
+cache.l1d   = 32k 8 4     # [IntelOpt], [7cpu]: L1D 32 KB, 8-way, 4 cycles
+cache.l2    = 256k 8 12   # [IntelOpt], [AnandICL]: L2 256 KB, 8-way, 12 cycles
+cache.llc   = 8m 16 28    # Intel ARK: i7-2600 has 8 MB L3; 16-way [AnandICL]; 26-31 cycles by slice ([7cpu] Ivy Bridge, the same ring; [TechReportSNBE] 30): 28 taken
+dram_latency = 230        # estimate: ~28 cycles + ~60 ns for dual-channel DDR3-1333 at 3.4 GHz

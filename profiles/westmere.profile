@@ -49,3 +49,11 @@ exit_handler.exception_nmi = 2200   # estimate: intercepted #PF under shadow pag
 exit_handler.cr_access     = 850    # estimate: CR3 write under shadow paging: root lookup and switch
 exit_handler.invlpg        = 600    # estimate: INVLPG under shadow paging: drop one shadow entry
 exit_handler.ept_misconfig = 1100   # estimate: MMIO-style fast path
+
+# Memory model: caches over host-physical addresses, then DRAM (latencies
+# are load-to-use cycles when that level serves).
+cache.line  = 64          # [7cpu] Westmere: 64 B/line
+cache.l1d   = 32k 8 4     # [7cpu] Westmere: L1D 32 KB, 8-way, 4 cycles
+cache.l2    = 256k 8 10   # [7cpu] Westmere: L2 256 KB, 8-way, 10 cycles
+cache.llc   = 12m 12 41   # [7cpu] X5650: L3 12 MB 16-way, 40-42 cycles by core. Modeled 12-way: 16 ways x 12288 sets is not a power of two, so the capacity is kept and the ways change
+dram_latency = 218        # [7cpu] X5650: 40 cycles + 67 ns to the local node's RAM = 40 + 178 cycles at 2.66 GHz

@@ -37,6 +37,7 @@ enum key_kind {
 	KEY_BOOL,	/* 0 or 1 */
 	KEY_TLB,	/* ENTRIES WAYS SIZES [lru|random] */
 	KEY_CACHE,	/* ENTRIES WAYS, 0 0 = absent */
+	KEY_MEMCACHE,	/* SIZE WAYS LATENCY, 0 0 0 = absent (where allowed) */
 };
 
 struct key {
@@ -57,6 +58,7 @@ struct key {
 #define BOOL(n, f)	{ n, KEY_BOOL, FIELD(f), 0, 0, 0, 0, true }
 #define TLB(n, f, req)	{ n, KEY_TLB, FIELD(f), 0, 0, 0, 0, req }
 #define CACHE(n, f)	{ n, KEY_CACHE, FIELD(f), 0, 0, 0, 0, true }
+#define MEMCACHE(n, f, req) { n, KEY_MEMCACHE, FIELD(f), 0, 0, 0, 0, req }
 
 /*
  * Every key but exit_handler.NAME. The TLB rows must stay in index
@@ -95,6 +97,13 @@ static const struct key keys[] = {
 	COST("syscall", syscall),
 	COST("exit_roundtrip", exit_roundtrip),
 	COST("vmm_ref", vmm_ref),
+	/* the memory model; the line size and the latency order are
+	 * checked once the file is read (check_caches) */
+	MEMCACHE("cache.l1d", mem.level[MEM_L1], true),
+	MEMCACHE("cache.l2", mem.level[MEM_L2], true),
+	MEMCACHE("cache.llc", mem.level[MEM_LLC], false),
+	UINT("cache.line", mem.level[MEM_L1].line, 8, 4096),
+	NUMBER("dram_latency", mem.dram_latency, 0, PROFILE_COST_MAX, 1),
 };
 
 #define KEY_TLB_L1	8	/* index of tlb.l1.0 in keys[] */
@@ -381,6 +390,89 @@ static int parse_cache(struct parser *ps, const char *key, char *value, struct t
 	return parse_geometry(ps, key, tok, true, g);
 }
 
+/*
+ * parse_size - bytes, optionally with a k or m suffix (KiB, MiB):
+ * "32k", "8m", "65536". Returns 0, -1 if s is no size, -2 if it does
+ * not fit 32 bits.
+ */
+static int parse_size(const char *s, uint32_t *out)
+{
+	char digits[16];
+	size_t len = strlen(s);
+	uint64_t mult = 1;
+	uint32_t v;
+	int r;
+
+	if (len > 0 && (s[len - 1] == 'k' || s[len - 1] == 'K'))
+		mult = KiB;
+	else if (len > 0 && (s[len - 1] == 'm' || s[len - 1] == 'M'))
+		mult = MiB;
+	if (mult != 1)
+		len--;
+	if (len == 0 || len >= sizeof(digits))
+		return len == 0 ? -1 : -2;
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	r = parse_uint(digits, &v);
+	if (r < 0)
+		return r;
+	if ((uint64_t)v * mult > UINT32_MAX)
+		return -2;
+	*out = (uint32_t)(v * mult);
+	return 0;
+}
+
+/*
+ * parse_memcache - "SIZE WAYS LATENCY" of one level of the memory model
+ * into g (its line comes from cache.line later). "0 0 0" is an absent
+ * level, allowed where may_be_absent.
+ */
+static int parse_memcache(struct parser *ps, const char *key, char *value,
+			  bool may_be_absent, struct cache_geom *g)
+{
+	char *tok[4], buf[SHOWN_MAX + 4];
+	unsigned n = split(value, tok, 3);
+	uint32_t size, ways;
+	double lat;
+	int r;
+
+	if (n > 3)
+		return fail(ps, ps->line, key, "trailing garbage '%s'", shown(tok[3], buf));
+	if (n < 3)
+		return fail(ps, ps->line, key, "expected 'SIZE WAYS LATENCY' (e.g. '32k 8 4')");
+	r = parse_size(tok[0], &size);
+	if (r == -1)
+		return fail(ps, ps->line, key, "expected a size (bytes, or with a k or m "
+			    "suffix), got '%s'", shown(tok[0], buf));
+	if (r == -2)
+		return fail(ps, ps->line, key, "size %s out of range (below 4 GiB)",
+			    shown(tok[0], buf));
+	r = parse_uint(tok[1], &ways);
+	if (r == -1)
+		return fail(ps, ps->line, key, "expected a number of ways, got '%s'",
+			    shown(tok[1], buf));
+	if (r == -2 || ways > PROFILE_ENTRIES_MAX)
+		return fail(ps, ps->line, key, "ways %s out of range 0..%u",
+			    shown(tok[1], buf), PROFILE_ENTRIES_MAX);
+	r = parse_double(tok[2], &lat);
+	if (r == -1)
+		return fail(ps, ps->line, key, "expected a latency in cycles, got '%s'",
+			    shown(tok[2], buf));
+	if (r == -2 || lat < 0 || lat > PROFILE_COST_MAX)
+		return fail(ps, ps->line, key, "latency %s out of range 0..%g",
+			    shown(tok[2], buf), PROFILE_COST_MAX);
+	if (size == 0 || ways == 0) {
+		if (size != 0 || ways != 0 || lat != 0)
+			return fail(ps, ps->line, key, "an absent level is written '0 0 0'");
+		if (!may_be_absent)
+			return fail(ps, ps->line, key, "cannot be absent (only cache.llc may be '0 0 0')");
+	}
+	g->size = size;
+	g->ways = ways;
+	g->latency = lat;
+	return 0;
+}
+
 /* parse_scalar - one token: a number, an unsigned or a 0/1 flag. */
 static int parse_scalar(struct parser *ps, const struct key *k, char *value)
 {
@@ -546,6 +638,9 @@ static int parse_line(struct parser *ps, char *line)
 		return parse_tlb(ps, key, value, (struct tc_geom *)(void *)((char *)&ps->p + keys[i].off));
 	case KEY_CACHE:
 		return parse_cache(ps, key, value, (struct tc_geom *)(void *)((char *)&ps->p + keys[i].off));
+	case KEY_MEMCACHE:
+		return parse_memcache(ps, key, value, !keys[i].required,
+				      (struct cache_geom *)(void *)((char *)&ps->p + keys[i].off));
 	default:
 		return parse_scalar(ps, &keys[i], value);
 	}
@@ -622,6 +717,73 @@ static int check_arrays(struct parser *ps)
 	return 0;
 }
 
+/* key_index - the index in keys[] of the key named name. */
+static unsigned key_index(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return i;
+	BUG_ON(1, "no such key in keys[]");
+	return 0;
+}
+
+/* size_str - bytes as the profile would write them ("32k", "8m"). */
+static const char *size_str(uint32_t bytes, char buf[16])
+{
+	if (bytes % MiB == 0)
+		snprintf(buf, 16, "%um", (unsigned)(bytes / MiB));
+	else if (bytes % KiB == 0)
+		snprintf(buf, 16, "%uk", (unsigned)(bytes / KiB));
+	else
+		snprintf(buf, 16, "%u", (unsigned)bytes);
+	return buf;
+}
+
+/*
+ * check_caches - the memory model as a whole: cache.line is a power of
+ * two, every present level is ways x line x a power of two (the sets,
+ * as memsys_init requires), and each level is slower than the one
+ * above it, DRAM slowest. Copies cache.line into every present level.
+ */
+static int check_caches(struct parser *ps)
+{
+	static const char *const names[MEMSYS_LEVELS] = { "cache.l1d", "cache.l2", "cache.llc" };
+	struct memsys_config *mem = &ps->p.mem;
+	uint32_t line = mem->level[MEM_L1].line;
+	const char *above = NULL;
+	double above_lat = 0;
+	char buf[16];
+	unsigned i;
+
+	if (line == 0 || (line & (line - 1)) != 0)
+		return fail(ps, ps->seen[key_index("cache.line")], "cache.line",
+			    "line %u is not a power of two", line);
+	for (i = 0; i < MEMSYS_LEVELS; i++) {
+		struct cache_geom *g = &mem->level[i];
+		unsigned k = key_index(names[i]);
+		uint64_t way_bytes = (uint64_t)g->ways * line;
+
+		if (g->size == 0)
+			continue;
+		g->line = line;
+		if (g->size % way_bytes != 0 || !is_pow2((uint32_t)(g->size / way_bytes)))
+			return fail(ps, ps->seen[k], names[i], "size %s is not ways %u x line %u "
+				    "x a power of two (the number of sets)",
+				    size_str(g->size, buf), g->ways, line);
+		if (above != NULL && g->latency <= above_lat)
+			return fail(ps, ps->seen[k], names[i], "latency %g is not above %s's %g",
+				    g->latency, above, above_lat);
+		above = names[i];
+		above_lat = g->latency;
+	}
+	if (mem->dram_latency <= above_lat)
+		return fail(ps, ps->seen[key_index("dram_latency")], "dram_latency",
+			    "%g is not above %s's latency %g", mem->dram_latency, above, above_lat);
+	return 0;
+}
+
 static int check_complete(struct parser *ps)
 {
 	size_t i;
@@ -631,7 +793,9 @@ static int check_complete(struct parser *ps)
 	for (i = 0; i < ARRAY_SIZE(keys); i++)
 		if (keys[i].required && ps->seen[i] == 0)
 			return fail(ps, 0, NULL, "missing key '%s'", keys[i].name);
-	return check_arrays(ps);
+	if (check_arrays(ps) < 0)
+		return -1;
+	return check_caches(ps);
 }
 
 /* ------------------------------------------------------------------ */

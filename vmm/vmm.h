@@ -49,6 +49,7 @@ struct profile {
 	struct tc_geom	ntlb;				/* EPT: nested TLB (gpa -> hpa of guest tables) */
 	struct tc_geom	ept_psc[3];			/* EPT paging-structure caches */
 	struct mmu_costs costs;
+	struct memsys_config mem;			/* the memory model: L1D, L2, LLC, DRAM */
 };
 
 /*

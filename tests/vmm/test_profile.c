@@ -55,7 +55,12 @@ static const char good_text[] =
 	"exit_roundtrip = 780\n"
 	"vmm_ref = 8\n"
 	"exit_handler.ept_violation = 1200\n"
-	"exit_handler.cr_access = 700\n";
+	"exit_handler.cr_access = 700\n"
+	"cache.l1d = 48k 12 5\n"
+	"cache.l2 = 2m 16 16\n"
+	"cache.llc = 65536 16 40.5\n"
+	"cache.line = 64\n"
+	"dram_latency = 300\n";
 
 static char tmpdir[] = "/tmp/memvirt-test-profile-XXXXXX";
 
@@ -169,6 +174,16 @@ Test(profile, shipped_profiles_load_and_are_sane)
 		for (j = 0; j < (int)ARRAY_SIZE(must_have); j++)
 			cr_assert_gt(p.costs.exit_handler[must_have[j]], 0,
 				     "%s: no handler cost for exit reason %u", p.name, must_have[j]);
+
+		/* the memory model builds from every shipped profile */
+		{
+			struct memsys m;
+
+			cr_assert_gt(p.mem.level[MEM_L1].size, 0, "%s: no L1D", p.name);
+			cr_assert_gt(p.mem.level[MEM_L2].size, 0, "%s: no L2", p.name);
+			cr_assert_eq(memsys_init(&m, &p.mem), 0, "%s: memsys_init failed", p.name);
+			memsys_destroy(&m);
+		}
 	}
 }
 
@@ -305,12 +320,60 @@ Test(profile, parses_every_field, .fini = remove_tmpdir)
 	cr_assert_float_eq(p.costs.syscall, 120, 1e-12);
 	cr_assert_float_eq(p.costs.exit_roundtrip, 780, 1e-12);
 	cr_assert_float_eq(p.costs.vmm_ref, 8, 1e-12);
+
+	cr_assert_eq(p.mem.level[MEM_L1].size, 48 * 1024);
+	cr_assert_eq(p.mem.level[MEM_L1].ways, 12);
+	cr_assert_float_eq(p.mem.level[MEM_L1].latency, 5, 1e-12);
+	cr_assert_eq(p.mem.level[MEM_L2].size, 2 * 1024 * 1024);
+	cr_assert_eq(p.mem.level[MEM_L2].ways, 16);
+	cr_assert_eq(p.mem.level[MEM_LLC].size, 65536, "a size without a suffix is bytes");
+	cr_assert_float_eq(p.mem.level[MEM_LLC].latency, 40.5, 1e-12);
+	for (i = 0; i < MEMSYS_LEVELS; i++)
+		cr_assert_eq(p.mem.level[i].line, 64, "cache.line reaches level %u", i);
+	cr_assert_float_eq(p.mem.dram_latency, 300, 1e-12);
+
 	for (i = 0; i < VMM_NR_EXIT_REASONS; i++) {
 		double want = i == EXIT_REASON_EPT_VIOLATION ? 1200 :
 			      i == EXIT_REASON_CR_ACCESS ? 700 : 0;
 
 		cr_assert_float_eq(p.costs.exit_handler[i], want, 1e-12, "exit reason %u", i);
 	}
+}
+
+/* A CPU without an L3 omits cache.llc or writes it "0 0 0"; DRAM must
+ * then only be slower than the L2. */
+Test(profile, llc_may_be_absent, .fini = remove_tmpdir)
+{
+	char text[2 * sizeof(good_text)], err[512];
+	const char *llc = strstr(good_text, "cache.llc = "), *eol;
+	struct profile p;
+	const char *path;
+	size_t n;
+
+	make_tmpdir();
+	cr_assert_not_null(llc);
+	eol = strchr(llc, '\n') + 1;
+
+	/* omitted */
+	n = (size_t)(llc - good_text);
+	memcpy(text, good_text, n);
+	memcpy(text + n, eol, strlen(eol));
+	n += strlen(eol);
+	path = write_profile("good", text, n);
+	cr_assert_eq(profile_load(&p, path, err, sizeof(err)), 0, "omitted: %s", err);
+	cr_assert_eq(p.mem.level[MEM_LLC].size, 0);
+	cr_assert_eq(p.mem.level[MEM_L2].line, 64);
+
+	/* written 0 0 0 */
+	n = (size_t)(llc - good_text);
+	memcpy(text, good_text, n);
+	n += (size_t)sprintf(text + n, "cache.llc = 0 0 0\n");
+	memcpy(text + n, eol, strlen(eol));
+	n += strlen(eol);
+	path = write_profile("good", text, n);
+	cr_assert_eq(profile_load(&p, path, err, sizeof(err)), 0, "0 0 0: %s", err);
+	cr_assert_eq(p.mem.level[MEM_LLC].size, 0);
+	cr_assert_eq(p.mem.level[MEM_LLC].ways, 0);
 }
 
 Test(profile, crlf_and_missing_final_newline, .fini = remove_tmpdir)
@@ -405,6 +468,16 @@ static struct bad_case bad_cases[] = {
 	{ "array-gap.profile",       11, "tlb.l1.2", "no 'tlb.l1.1'" },
 	{ "bool-range.profile",       6, "vpid", "expected 0 or 1, got '2'" },
 	{ "gbpages-1g.profile",      12, "tlb.l1.2", "holds 1g pages, but gbpages = 0" },
+	{ "cache-sets.profile",      33, "cache.llc", "size 12m is not ways 16 x line 64 x a power of two" },
+	{ "cache-size.profile",      32, "cache.l2", "expected a size (bytes, or with a k or m suffix), got '256q'" },
+	{ "cache-size-range.profile", 33, "cache.llc", "size 4096m out of range" },
+	{ "cache-line.profile",      30, "cache.line", "line 48 is not a power of two" },
+	{ "cache-fields.profile",    31, "cache.l1d", "expected 'SIZE WAYS LATENCY'" },
+	{ "cache-absent-l1d.profile", 31, "cache.l1d", "cannot be absent" },
+	{ "cache-absent-form.profile", 33, "cache.llc", "an absent level is written '0 0 0'" },
+	{ "cache-latency-order.profile", 32, "cache.l2", "latency 3 is not above cache.l1d's 4" },
+	{ "cache-dram-latency.profile", 34, "dram_latency", "30 is not above cache.llc's latency 44" },
+	{ "cache-missing-l2.profile", 0, "cache.l2", "missing key 'cache.l2'" },
 };
 
 ParameterizedTestParameters(profile, bad_fixture_fails)
