@@ -44,6 +44,7 @@ static int identity_read(void *ctx, uint64_t pa, unsigned level, uint64_t *val)
 	(void)level;
 	if (pa >= h->guest_size || h->guest_size - pa < sizeof(*val))
 		return WALK_MEM_NONE;
+	hmem_ref(h, pa, HREF_WALK);
 	memcpy(val, h->base + pa, sizeof(*val));
 	return WALK_MEM_OK;
 }
@@ -56,6 +57,7 @@ static int identity_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
 	(void)level;
 	if (pa >= h->guest_size || h->guest_size - pa < sizeof(v))
 		return WALK_MEM_NONE;
+	hmem_ref(h, pa, HREF_WALK);
 	memcpy(&v, h->base + pa, sizeof(v));
 	v |= bits;
 	memcpy(h->base + pa, &v, sizeof(v));

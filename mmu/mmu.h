@@ -318,8 +318,18 @@ enum mmu_result {
 	MMU_STOP,	/* the VM cannot continue (e.g. EPT misconfiguration) */
 };
 
+/* Who made a memory reference that goes through the memory model. */
+enum hmem_ref_kind {
+	HREF_WALK = 0,	/* the hardware page walker (guest, shadow or EPT tables) */
+	HREF_VMM,	/* a VMM handler reading or writing tables in software */
+	HREF_NR,
+};
+
 /* Host physical memory: one host allocation, hpa = offset into it. */
 struct hmem {
+	struct memsys	*cache;		/* the memory model, NULL when off */
+	uint64_t	*ref_count;	/* [HREF_NR][MEM_DRAM + 1] references by kind
+					 * and serving level, kept in the vCPU's stats */
 	uint8_t		*base;		/* host pointer to hpa 0 */
 	uint64_t	size;		/* bytes */
 	uint64_t	guest_size;	/* bytes of guest RAM (gpa space) */
@@ -409,6 +419,7 @@ struct mmu {
 	unsigned		guest_level;	/* page size the guest OS maps user data with */
 	unsigned		host_level;	/* page size the VMM backs guest RAM with */
 	const struct mmu_costs	*costs;
+	struct memsys		*mem;		/* == hmem.cache: the memory model or NULL */
 	uint64_t		params[MMU_MAX_PARAMS];	/* backend parameters, see ops->params */
 	/* EPT walk-cache geometry from the CPU profile (NULL: absent) */
 	const struct tc_geom	*ntlb_geom;	/* nested TLB: gpa -> hpa of guest tables */
@@ -561,6 +572,18 @@ static inline enum mem_level memsys_access(struct memsys *m, hpa_t hpa)
 static inline double memsys_latency(const struct memsys *m, enum mem_level l)
 {
 	return m->latency[l];
+}
+
+/*
+ * hmem_ref - one reference to host memory at hpa by a page walker or a
+ * VMM handler: through the memory model when it is on, counted by the
+ * level that served it. Every walker read and A/D write calls this once
+ * from its memory hook.
+ */
+static inline void hmem_ref(const struct hmem *h, hpa_t hpa, enum hmem_ref_kind k)
+{
+	if (h->cache)
+		h->ref_count[(unsigned)k * (MEM_DRAM + 1) + memsys_access(h->cache, hpa)]++;
 }
 
 #endif /* MEMVIRT_MMU_H */

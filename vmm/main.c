@@ -28,6 +28,10 @@
 /* Parameters the VMM itself takes (--param KEY=VALUE), beside workloads'. */
 static const struct param_spec vmm_params[] = {
 	{ "pcid", 0, 0, 1, "guest OS tags address spaces with PCIDs (needs a PCID profile)" },
+	{ "cache_model", 1, 0, 1, "memory model: walk refs and loads cost the latency of the "
+				  "cache level that served them (0: flat profile figures)" },
+	{ "vpid", 2, 0, 2, "VPID tagging: 0 off (every exit flushes the TLB), 1 on, "
+			   "2 as the CPU profile says" },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -295,6 +299,8 @@ static void parse_param(struct opts *o, const char *arg)
 	o->n_param++;
 }
 
+enum { VP_PCID, VP_CACHE_MODEL, VP_VPID };
+
 enum { OPT_MMU = 1000, OPT_PAGES, OPT_HOST_PAGES, OPT_WORKLOAD, OPT_CPU, OPT_PARAM,
        OPT_GUEST_MEM, OPT_NUMA, OPT_JOBS, OPT_FORMAT, OPT_QUIET, OPT_LIST, OPT_HELP };
 
@@ -447,7 +453,7 @@ static void check_cell(const struct opts *o, const struct cell *c)
 	if (c->pages == LEVEL_1G && o->guest_mem < 2 * GiB)
 		usage_error("--pages=1g needs --guest-mem of at least 2g (a 1G-aligned "
 			    "free gigabyte beside the kernel)");
-	if (param_value(o, &vmm_params[0]) && !c->prof->pcid)
+	if (param_value(o, &vmm_params[VP_PCID]) && !c->prof->pcid)
 		usage_error("--param pcid=1: CPU profile %s has no PCIDs", c->prof->name);
 	for (i = 0; i < WL_MAX_PARAMS && c->wl->params[i].key; i++)
 		param[i] = param_value(o, &c->wl->params[i]);
@@ -474,8 +480,10 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 		.guest_level = c->pages,
 		.host_level = c->host_pages ? c->host_pages : LEVEL_4K,
 		.numa_node = o->numa_node,
+		.cache_model = param_value(o, &vmm_params[VP_CACHE_MODEL]) != 0,
 		.mmu_params = mparam,
 	};
+	struct profile *volatile prof = NULL;	/* live across the setjmp */
 	jmp_buf jb;
 	double t0 = now_s();
 	size_t len = 0;
@@ -488,6 +496,17 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 	}
 	for (i = 0; c->mmu->params && i < MMU_MAX_PARAMS && c->mmu->params[i].key; i++)
 		mparam[i] = param_value(o, &c->mmu->params[i]);
+	if (param_value(o, &vmm_params[VP_VPID]) != 2) {
+		/* A profile with VPID tagging switched as asked. */
+		prof = malloc(sizeof(*prof));
+		if (!prof) {
+			snprintf(err, errlen, "out of host memory");
+			goto out;
+		}
+		*prof = *c->prof;
+		prof->vpid = param_value(o, &vmm_params[VP_VPID]) != 0;
+		cfg.prof = prof;
+	}
 	for (i = 0; i < WL_MAX_PARAMS && c->wl->params[i].key; i++) {
 		param[i] = param_value(o, &c->wl->params[i]);
 		len += (size_t)snprintf(r->params + len, sizeof(r->params) - len,
@@ -505,7 +524,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 		snprintf(err, errlen, "VM stopped: %s", vm->cpu.stop_msg);
 		goto out_vm;
 	}
-	if (gos_boot(os, &vm->cpu, c->pages, param_value(o, &vmm_params[0]) != 0,
+	if (gos_boot(os, &vm->cpu, c->pages, param_value(o, &vmm_params[VP_PCID]) != 0,
 		     err, errlen) < 0)
 		goto out_vm;
 	r->checksum = c->wl->run(os, param);
@@ -523,12 +542,14 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 	if (c->mmu->report)
 		c->mmu->report(&vm->cpu.mmu, &r->mr);
 	r->clock_hz = c->prof->clock_hz;
-	vmm_cycles(&r->st, &c->prof->costs, &r->cyc);
+	r->cache_model = cfg.cache_model;
+	vmm_cycles(&r->st, cfg.prof, cfg.cache_model, &r->cyc);
 	ret = 0;
 	gos_shutdown(os);
 out_vm:
 	vm_destroy(vm);
 out:
+	free(prof);
 	free(os);
 	free(vm);
 	return ret;

@@ -141,6 +141,16 @@ static void row_fields(const struct row *r, struct fields *fs)
 	U("forks", r->forks);
 	U("unbacked_accesses", s->unbacked_accesses);
 	U("shadow_pages", r->mr.shadow_pages);
+	U("cache_model", r->cache_model);
+	U("stores", s->stores);
+	U("loads_l1", s->load_level[MEM_L1]);
+	U("loads_l2", s->load_level[MEM_L2]);
+	U("loads_llc", s->load_level[MEM_LLC]);
+	U("loads_dram", s->load_level[MEM_DRAM]);
+	U("walk_refs_l1", s->mem_refs[HREF_WALK][MEM_L1]);
+	U("walk_refs_l2", s->mem_refs[HREF_WALK][MEM_L2]);
+	U("walk_refs_llc", s->mem_refs[HREF_WALK][MEM_LLC]);
+	U("walk_refs_dram", s->mem_refs[HREF_WALK][MEM_DRAM]);
 }
 
 void report_csv_header(FILE *f)

@@ -21,6 +21,7 @@ struct row {
 	struct vcpu_stats	st;
 	uint64_t		pte_writes;	/* guest page-table entries written */
 	uint64_t		forks;		/* guest fork() calls */
+	bool			cache_model;	/* the memory model was on */
 	struct mmu_report	mr;		/* backend gauges */
 	struct cycle_breakdown	cyc;
 	double			clock_hz;

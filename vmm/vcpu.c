@@ -70,9 +70,13 @@ static void count_walk_work(struct vcpu *cpu, const struct mmu_work *w)
 	cpu->st.ntlb_hits += w->ntlb_hits;
 }
 
-/* Move `size` bytes between host memory and *val. */
-static void do_access(uint8_t *p, unsigned acc, unsigned size, uint64_t *val)
+/* Move `size` bytes between host memory at hpa and *val. */
+static void do_access(struct vcpu *cpu, hpa_t hpa, unsigned acc, unsigned size,
+		      uint64_t *val)
 {
+	uint8_t *p = cpu->mmu.hmem.base + hpa;
+
+	vcpu_data_ref(cpu, hpa, (acc & ACC_WRITE) != 0);
 	if (acc & ACC_WRITE) {
 		memcpy(p, val, size);	/* little-endian host, like the guest */
 	} else {
@@ -132,23 +136,23 @@ static void phys_access(struct vcpu *cpu, gpa_t gpa, unsigned acc, unsigned size
 		struct mmu_fault f = { .va = gpa, .access = acc, .size = size,
 				       .store_val = *val };
 		enum mmu_result r = m->ops->phys(m, &f);
-		uint8_t *p;
+		hpa_t hpa = f.hpa + (gpa & (PAGE_SIZE - 1));
 
 		count_walk_work(cpu, &f.work);
 		switch (r) {
 		case MMU_OK:
 			cpu->st.phys_accesses++;
-			p = hmem_ptr(&m->hmem, f.hpa + (gpa & (PAGE_SIZE - 1)), size);
-			if (f.unbacked || !p)
+			if (f.unbacked || !hmem_ptr(&m->hmem, hpa, size))
 				unbacked_access(cpu, acc, size, val);
 			else
-				do_access(p, acc, size, val);
+				do_access(cpu, hpa, acc, size, val);
 			return;
 		case MMU_EXIT:
 			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			continue;
 		case MMU_EMULATED:
 			cpu->st.phys_accesses++;
+			cpu->st.stores++;
 			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			return;
 		case MMU_STOP:
@@ -199,8 +203,7 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 				cpu->st.l1_hits++;
 			else
 				cpu->st.l2_hits++;
-			do_access(m->hmem.base + mm->hpa + (va & (PAGE_SIZE - 1)),
-				  acc, size, val);
+			do_access(cpu, mm->hpa + (va & (PAGE_SIZE - 1)), acc, size, val);
 			return;
 		}
 
@@ -226,8 +229,7 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 				.va = va, .hpa = f.hpa, .level = (uint8_t)f.level,
 				.rights = (uint8_t)f.rights, .global = f.global,
 				.dirty = f.dirty });
-			do_access(m->hmem.base + f.hpa + (va & (LEVEL_SIZE(f.level) - 1)),
-				  acc, size, val);
+			do_access(cpu, f.hpa + (va & (LEVEL_SIZE(f.level) - 1)), acc, size, val);
 			return;
 		case MMU_FAULT:
 			cpu->st.walks++;
@@ -244,6 +246,7 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		case MMU_EMULATED:
 			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			cpu->st.accesses++;
+			cpu->st.stores++;	/* the VMM stored it for the guest */
 			if (!(acc & ACC_WRITE))
 				BUG_ON(1, "only writes are emulated");
 			return;

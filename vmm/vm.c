@@ -180,6 +180,16 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		errf(err, errlen, "CPU profile %s: bad TLB geometry", cfg->prof->name);
 		goto fail_mem;
 	}
+	m->hmem.ref_count = &cpu->st.mem_refs[0][0];
+	if (cfg->cache_model) {
+		r = memsys_init(&vm->memsys, &cfg->prof->mem);
+		if (r < 0) {
+			errf(err, errlen, "CPU profile %s: cannot build its caches (%s)",
+			     cfg->prof->name, strerror(-r));
+			goto fail_tlb;
+		}
+		m->mem = m->hmem.cache = &vm->memsys;
+	}
 	/* Reset state: real mode with paging off, as after INIT. */
 	m->sregs.cr0 = CR0_PE;
 	m->mode.maxphyaddr = (uint8_t)cfg->prof->maxphyaddr;
@@ -191,10 +201,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	if (r < 0) {
 		errf(err, errlen, "%s MMU: cannot initialise (%s)", m->ops->name,
 		     strerror(-r));
-		goto fail_tlb;
+		goto fail_mem_model;
 	}
 	return 0;
 
+fail_mem_model:
+	if (m->mem)
+		memsys_destroy(m->mem);
 fail_tlb:
 	tlb_destroy(&m->tlb);
 fail_mem:
@@ -208,6 +221,8 @@ void vm_destroy(struct vm *vm)
 
 	if (m->ops && m->ops->destroy)
 		m->ops->destroy(m);
+	if (m->mem)
+		memsys_destroy(m->mem);
 	tlb_destroy(&m->tlb);
 	host_free(vm);
 }

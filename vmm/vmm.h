@@ -82,6 +82,11 @@ int profile_list(char names[][PROFILE_NAME_MAX], int max);
 
 struct vcpu_stats {
 	uint64_t	accesses;		/* guest data accesses with paging on */
+	uint64_t	stores;			/* of all data accesses, the stores */
+	uint64_t	load_level[MEM_DRAM + 1];	/* data loads by the level that served
+						 * them (memory model on) */
+	uint64_t	mem_refs[HREF_NR][MEM_DRAM + 1];	/* walker / VMM references by
+						 * serving level (memory model on) */
 	uint64_t	phys_accesses;		/* with paging off (boot) */
 	uint64_t	l1_hits;
 	uint64_t	l2_hits;
@@ -118,8 +123,9 @@ struct cycle_breakdown {
 	double		total;
 };
 
-/* vmm_cycles - the modeled cycles of a run from its statistics. */
-void vmm_cycles(const struct vcpu_stats *s, const struct mmu_costs *c,
+/* vmm_cycles - the modeled cycles of a run from its statistics and the
+ * profile it ran on (cache_model: whether the memory model was on). */
+void vmm_cycles(const struct vcpu_stats *s, const struct profile *p, bool cache_model,
 		struct cycle_breakdown *out);
 
 /* vmm_exit_name - "EPT_VIOLATION" for EXIT_REASON_EPT_VIOLATION, from
@@ -161,11 +167,13 @@ struct vm_config {
 	unsigned		guest_level;	/* LEVEL_4K/2M/1G: --pages */
 	unsigned		host_level;	/* --host-pages */
 	int			numa_node;	/* -1: no binding */
+	bool			cache_model;	/* run the memory model */
 	const uint64_t		*mmu_params;	/* backend parameters, copied */
 };
 
 struct vm {
 	struct vcpu		cpu;
+	struct memsys		memsys;		/* the memory model (cfg.cache_model) */
 	const struct profile	*prof;
 	enum vm_backing		backing;
 	int			numa_node;
@@ -199,15 +207,36 @@ _Noreturn void vcpu_stop(struct vcpu *cpu, const char *fmt, ...)
 void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		      uint64_t *val);
 
-/* The hot path: an L1 TLB hit. NULL sends the caller to the slow path. */
+/* vcpu_data_ref - a data access reaches host memory at hpa: through the
+ * memory model when it is on. Loads are charged by the level that
+ * served them; stores retire into the store buffer (see cost.c). */
+static inline void vcpu_data_ref(struct vcpu *cpu, hpa_t hpa, bool store)
+{
+	struct memsys *mem = cpu->mmu.mem;
+
+	if (store)
+		cpu->st.stores++;
+	if (mem) {
+		enum mem_level l = memsys_access(mem, hpa);
+
+		if (!store)
+			cpu->st.load_level[l]++;
+	}
+}
+
+/* The hot path: an L1 TLB hit. NULL sends the caller to the slow path.
+ * idx is 0 for a load, 1 for a store (a constant at every call site). */
 static inline uint8_t *vcpu_fast(struct vcpu *cpu, gva_t va, unsigned idx)
 {
 	struct tlb_memo *m = tlb_hit_fast(&cpu->mmu.tlb, va, cpu->idx_user + idx);
 
 	if (likely(m != NULL)) {
+		hpa_t hpa = m->hpa + (va & (PAGE_SIZE - 1));
+
 		cpu->st.accesses++;
 		cpu->st.l1_hits++;
-		return cpu->mmu.hmem.base + m->hpa + (va & (PAGE_SIZE - 1));
+		vcpu_data_ref(cpu, hpa, idx == 1);
+		return cpu->mmu.hmem.base + hpa;
 	}
 	return NULL;
 }
