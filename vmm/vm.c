@@ -195,6 +195,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	m->mode.maxphyaddr = (uint8_t)cfg->prof->maxphyaddr;
 	m->mode.gbpages = cfg->prof->gbpages;
 	m->mode.ept_ad = cfg->prof->ept_ad;
+	m->ntlb_geom = &cfg->prof->ntlb;
+	m->ept_psc_geom = cfg->prof->ept_psc;
 	mmu_derive_mode(m);
 	vcpu_set_cpl(cpu, 0);
 	r = m->ops->init(m);
