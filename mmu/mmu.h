@@ -51,6 +51,9 @@ struct tc_geom {
 
 struct tc {
 	struct tc_entry	*e;		/* sets * ways entries, set-major */
+	uint16_t	*pres;		/* presence filter: valid entries per hash of
+					 * (key, level); 0 means surely absent */
+	unsigned	pres_shift;	/* 64 - log2(filter slots) */
 	uint32_t	sets;		/* power of two */
 	uint32_t	ways;
 	uint8_t		sizes;
@@ -78,8 +81,8 @@ struct tc_entry *tc_find(struct tc *c, uint64_t addr, unsigned level,
 struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
 			   uint32_t ctx);
 
-/* tc_invalidate_entry - drop one entry (gen bumped). */
-void tc_invalidate_entry(struct tc_entry *e);
+/* tc_invalidate_entry - drop one valid entry of c (gen bumped). */
+void tc_invalidate_entry(struct tc *c, struct tc_entry *e);
 
 /* ------------------------------------------------------------------ */
 /* The TLB model                                                        */

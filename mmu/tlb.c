@@ -49,6 +49,20 @@ static inline bool tc_match(const struct tc_entry *e, uint64_t key,
 		TC_CTX_VPID(e->ctx) == TC_CTX_VPID(ctx));
 }
 
+/*
+ * The presence filter: a count of valid entries per hash of (key, level),
+ * kept exactly on every valid/invalid transition. A zero count proves no
+ * way of any set holds the page, so a miss (the common case of a
+ * TLB-missing sweep) costs one load instead of a set scan. A nonzero
+ * count proves nothing: the set is scanned as before. Results never
+ * differ from a scan; only the time does.
+ */
+static inline uint16_t *tc_pres(const struct tc *c, uint64_t key, unsigned level)
+{
+	return &c->pres[((key ^ (uint64_t)level << 58) * UINT64_C(0x9e3779b97f4a7c15)) >>
+			c->pres_shift];
+}
+
 /* First matching entry of one size, in way order; LRU untouched. */
 static inline struct tc_entry *tc_probe(const struct tc *c, uint64_t addr,
 					unsigned level, uint32_t ctx,
@@ -57,7 +71,7 @@ static inline struct tc_entry *tc_probe(const struct tc *c, uint64_t addr,
 	uint64_t key = addr >> LEVEL_SHIFT(level);
 	struct tc_entry *set;
 
-	if (unlikely(c->sets == 0))
+	if (unlikely(c->sets == 0) || *tc_pres(c, key, level) == 0)
 		return NULL;
 	set = tc_set(c, key);
 	for (uint32_t w = 0; w < c->ways; w++)
@@ -106,6 +120,16 @@ int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock)
 	c->e = calloc(g->entries, sizeof(*c->e));
 	if (!c->e)
 		return -ENOMEM;
+	/* four filter slots per entry: few false "maybe"s on a miss */
+	c->pres_shift = 64 - 2;
+	while ((UINT64_C(1) << (64 - c->pres_shift)) < g->entries)
+		c->pres_shift--;
+	c->pres = calloc(UINT64_C(1) << (64 - c->pres_shift), sizeof(*c->pres));
+	if (!c->pres) {
+		free(c->e);
+		c->e = NULL;
+		return -ENOMEM;
+	}
 	c->sets = sets;
 	c->ways = g->ways;
 	/* deterministic per geometry: two runs of one config replace alike */
@@ -119,7 +143,9 @@ int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock)
 void tc_destroy(struct tc *c)
 {
 	free(c->e);
+	free(c->pres);
 	c->e = NULL;
+	c->pres = NULL;
 	c->sets = 0;
 	c->ways = 0;
 }
@@ -161,6 +187,9 @@ struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
 	}
 	if (!e)
 		e = c->repl == TC_REPL_RANDOM ? tc_random_way(c, set) : oldest;
+	if (e->flags & TCE_VALID)
+		(*tc_pres(c, e->key, e->level))--;
+	(*tc_pres(c, key, level))++;
 	e->key = key;
 	e->level = (uint8_t)level;
 	e->ctx = ctx;
@@ -173,8 +202,10 @@ struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
 	return e;
 }
 
-void tc_invalidate_entry(struct tc_entry *e)
+void tc_invalidate_entry(struct tc *c, struct tc_entry *e)
 {
+	BUG_ON(!(e->flags & TCE_VALID), "invalidating an invalid entry");
+	(*tc_pres(c, e->key, e->level))--;
 	e->flags = 0;
 	e->allow = 0;
 	e->gen++;
@@ -200,9 +231,9 @@ static void tc_flush(struct tc *c, uint32_t want, uint32_t mask,
 			continue;
 		if (e->flags & TCE_GLOBAL) {
 			if (drop_global && (e->ctx & gmask) == (want & gmask))
-				tc_invalidate_entry(e);
+				tc_invalidate_entry(c, e);
 		} else if ((e->ctx & mask) == (want & mask)) {
-			tc_invalidate_entry(e);
+			tc_invalidate_entry(c, e);
 		}
 	}
 }
@@ -413,7 +444,7 @@ static void level_drop_which(struct tc *arr, unsigned n, gva_t va,
 			for (uint32_t w = 0; w < c->ways; w++)
 				if (tc_match(&set[w], key, s, ctx, with_global) &&
 				    (with_global || !(set[w].flags & TCE_GLOBAL)))
-					tc_invalidate_entry(&set[w]);
+					tc_invalidate_entry(c, &set[w]);
 		}
 	}
 }
@@ -665,7 +696,7 @@ void tlb_pf_invalidate(struct tlb *t, gva_t va)
 					      false);
 
 		if (e)
-			tc_invalidate_entry(e);
+			tc_invalidate_entry(&t->psc.c[i], e);
 	}
 }
 

@@ -211,7 +211,7 @@ Test(tc, invalidate_bumps_gen)
 	cr_assert_eq(tc_init(&c, &GEOM(4, 2, S4K, 0), &clk), 0);
 	e = tc_insert(&c, 0x2000, LEVEL_4K, 0);
 	g = e->gen;
-	tc_invalidate_entry(e);
+	tc_invalidate_entry(&c, e);
 	cr_expect_eq(e->gen, g + 1);
 	cr_expect_null(tc_find(&c, 0x2000, LEVEL_4K, 0, false));
 	cr_expect_eq(tc_insert(&c, 0x2000, LEVEL_4K, 0), e);	/* invalid way first */
