@@ -1,0 +1,414 @@
+/*
+ * fault.c - a TLB miss under shadow paging: the hardware walks the shadow
+ * tables; when that walk faults, the #PF exits to the VMM, which walks
+ * the guest's tables and decides:
+ *
+ *   guest walk faults            true fault: inject #PF (guest's error code)
+ *   guest allows, write to a     trace fault: emulate the store, zap the
+ *     write-protected frame        sptes built from the gpte it changed
+ *   guest allows                 hidden fault: build the spte path, retry
+ */
+#include <asm/vmx.h>
+#include <errno.h>
+#include <string.h>
+
+#include "shadow_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Memory as the two walkers see it                                    */
+/* ------------------------------------------------------------------ */
+
+/* Guest-physical memory through the p2m: what the VMM's software walk of
+ * the guest tables reads, and where it sets A/D. Outside guest RAM
+ * nothing answers. */
+static int gmem_read(void *ctx, uint64_t gpa, unsigned level, uint64_t *val)
+{
+	struct shadow *s = ctx;
+	hpa_t hpa;
+
+	(void)level;
+	if (gpa >= s->m->hmem.guest_size || s->m->hmem.guest_size - gpa < sizeof(*val))
+		return WALK_MEM_NONE;
+	hpa = guest_hpa(s, gpa);
+	hmem_ref(&s->m->hmem, hpa, HREF_VMM);
+	memcpy(val, s->m->hmem.base + hpa, sizeof(*val));
+	return WALK_MEM_OK;
+}
+
+static int gmem_set(void *ctx, uint64_t gpa, unsigned level, uint64_t bits)
+{
+	struct shadow *s = ctx;
+	uint64_t v;
+	uint8_t *p;
+
+	(void)level;
+	if (gpa >= s->m->hmem.guest_size || s->m->hmem.guest_size - gpa < sizeof(v))
+		return WALK_MEM_NONE;
+	p = s->m->hmem.base + guest_hpa(s, gpa);
+	hmem_ref(&s->m->hmem, (hpa_t)(p - s->m->hmem.base), HREF_VMM);
+	memcpy(&v, p, sizeof(v));
+	v |= bits;
+	memcpy(p, &v, sizeof(v));
+	return WALK_MEM_OK;
+}
+
+/* Host memory: the shadow tables the hardware walks. */
+static int smem_read(void *ctx, uint64_t hpa, unsigned level, uint64_t *val)
+{
+	const struct shadow *s = ctx;
+	const void *p = hmem_ptr(&s->m->hmem, hpa, sizeof(*val));
+
+	(void)level;
+	if (!p)
+		return WALK_MEM_NONE;
+	hmem_ref(&s->m->hmem, hpa, HREF_WALK);
+	memcpy(val, p, sizeof(*val));
+	return WALK_MEM_OK;
+}
+
+static int smem_set(void *ctx, uint64_t hpa, unsigned level, uint64_t bits)
+{
+	const struct shadow *s = ctx;
+	uint8_t *p = hmem_ptr(&s->m->hmem, hpa, sizeof(uint64_t));
+	uint64_t v;
+
+	(void)level;
+	if (!p)
+		return WALK_MEM_NONE;
+	hmem_ref(&s->m->hmem, hpa, HREF_WALK);
+	memcpy(&v, p, sizeof(v));
+	v |= bits;
+	memcpy(p, &v, sizeof(v));
+	return WALK_MEM_OK;
+}
+
+void shadow_mem_init(struct shadow *s)
+{
+	s->gmem = (struct walk_mem){ gmem_read, gmem_set, s };
+	s->smem = (struct walk_mem){ smem_read, smem_set, s };
+}
+
+/* ------------------------------------------------------------------ */
+/* Entries                                                             */
+/* ------------------------------------------------------------------ */
+
+unsigned gpte_rights(const struct shadow *s, uint64_t gpte)
+{
+	unsigned r = RIGHT_R;
+
+	if (gpte & PTE_W)
+		r |= RIGHT_W;
+	if (gpte & PTE_U)
+		r |= RIGHT_U;
+	if (!s->m->mode.efer_nxe || !(gpte & PTE_NX))
+		r |= RIGHT_X;
+	return r;
+}
+
+/*
+ * A leaf spte. A is preset (the VMM has set the gpte's A), and D with W
+ * (W is only given once the gpte's D is set), so the hardware walk of the
+ * shadow tables never writes them: guest A/D live in the guest's tables.
+ */
+uint64_t make_leaf(const struct shadow *s, hpa_t hpa, unsigned level,
+		   unsigned rights, bool writable, bool global)
+{
+	uint64_t v = hpa | PTE_P | PTE_A;
+
+	if (writable)
+		v |= PTE_W | PTE_D;
+	if (rights & RIGHT_U)
+		v |= PTE_U;
+	if (s->m->mode.efer_nxe && !(rights & RIGHT_X))
+		v |= PTE_NX;
+	if (level > LEVEL_4K)
+		v |= PTE_PS;
+	if (global)
+		v |= PTE_G;
+	return v;
+}
+
+/* The largest leaf level for this guest leaf: no larger than the guest
+ * page or the host page, and no large spte over a tracked frame. */
+static unsigned target_level(const struct shadow *s, const struct walk_req *gw)
+{
+	unsigned l = gw->level < s->m->host_level ? gw->level : s->m->host_level;
+
+	while (l > LEVEL_4K && !lpage_allowed(s, gw->pa, l))
+		l--;
+	return l;
+}
+
+/* ------------------------------------------------------------------ */
+/* The spte path                                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * fetch - build the shadow path for gw (a successful guest walk of
+ * gw->addr): from the root down, link the sp shadowing each guest table
+ * (or, below a large guest page that must splinter, a direct sp), then
+ * the leaf spte. An existing link to the wrong sp (different gfn or
+ * role) is replaced. Sets *writable to whether the leaf allows writes.
+ * Returns 0 or -ENOMEM.
+ */
+static int fetch(struct shadow *s, const struct walk_req *gw, bool *writable)
+{
+	gva_t va = gw->addr;
+	struct sp *sp = s->roots[0];
+	unsigned acc = RIGHTS_ALL, l, tl, idx;
+	bool dirty = (gw->leaf & PTE_D) != 0;
+	gpa_t piece;
+	gfn_t gfn;
+	bool w;
+
+	sp_touch(s, sp);
+	for (l = sp->role.level;; l--) {
+		union sp_role want = sp->role;
+		struct sp *child;
+		gfn_t cgfn;
+		uint64_t spte;
+
+		/* Recomputed each level: a table shadowed on the way down may
+		 * lie in the region of the leaf, which must then splinter. */
+		tl = target_level(s, gw);
+		if (l == tl)
+			break;
+		idx = (unsigned)WALK_INDEX(va, l);
+		acc &= gpte_rights(s, gw->entry[l]);
+		want.level = (l - 1) & 0xfu;
+		if (l - 1 >= gw->level) {
+			cgfn = gw->table[l - 1] >> PAGE_SHIFT;
+			want.access = acc & ROLE_ACCESS_MASK;
+			want.direct = 0;
+			want.global = 0;
+		} else {
+			unsigned dacc = gw->rights & ROLE_ACCESS_MASK;
+
+			if (!dirty)
+				dacc &= ~(unsigned)RIGHT_W;
+			cgfn = (gw->pa & ~(LEVEL_SIZE(l) - 1)) >> PAGE_SHIFT;
+			want.access = dacc & ROLE_ACCESS_MASK;
+			want.direct = 1;
+			want.global = (gw->leaf & PTE_G) != 0;
+		}
+		spte = spte_read(s, sp_sptep(sp, idx));
+		if (spte & PTE_P) {
+			if (spte_is_leaf(l, spte)) {
+				zap_spte(s, sp, idx);	/* a large spte that must splinter */
+			} else {
+				child = sp_of(s, spte & PTE_ADDR_MASK);
+				if (child->gfn != cgfn || child->role.word != want.word)
+					zap_spte(s, sp, idx);
+			}
+			spte = spte_read(s, sp_sptep(sp, idx));
+		}
+		if (spte & PTE_P) {
+			child = sp_of(s, spte & PTE_ADDR_MASK);
+		} else {
+			child = sp_get(s, cgfn, want);
+			if (!child)
+				return -ENOMEM;
+			/* sp_get may have zapped around us; our entry stays free. */
+			link_child(s, sp, idx, child);
+			/* Unsync pages below a page linked anew: sync them now
+			 * (KVM requests a root sync for this). */
+			if (child->unsync_children)
+				sync_children_of(s, child);
+		}
+		sp_touch(s, child);
+		sp = child;
+	}
+
+	/* The leaf, at level tl of sp. */
+	idx = (unsigned)WALK_INDEX(va, tl);
+	piece = gw->pa & ~(LEVEL_SIZE(tl) - 1);
+	gfn = piece >> PAGE_SHIFT;
+	w = (gw->rights & RIGHT_W) && dirty;
+	if (w && tl == LEVEL_4K && !gfn_writable(s, gfn) && !try_unsync(s, gfn))
+		w = false;
+	set_leaf(s, sp, idx, make_leaf(s, guest_hpa(s, piece), tl, gw->rights, w,
+				       (gw->leaf & PTE_G) != 0));
+	*writable = w;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Trace faults                                                        */
+/* ------------------------------------------------------------------ */
+
+static bool flooded(struct shadow *s, struct sp *sp)
+{
+	/* An unsync-able leaf table is not unshadowed: unsync serves it. */
+	if (s->unsync_ok && sp->role.level == LEVEL_4K)
+		return false;
+	if (++sp->flood < s->flood_limit || sp == s->roots[0])
+		return false;
+	/* A previous root being rewritten (an exited process's PML4 frame
+	 * reused): out of the root cache, then unshadowed like any page. */
+	if (sp->root_count)
+		roots_drop(s, sp);
+	return true;
+}
+
+void track_write(struct shadow *s, gpa_t gpa, uint64_t old, uint64_t new_val,
+		 bool count_flood)
+{
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	unsigned idx = (unsigned)((gpa & (PAGE_SIZE - 1)) / 8);
+	struct sp *sp, *next;
+
+	for (sp = sp_bucket(s, gfn); sp; sp = next) {
+		next = sp->hash_next;
+		if (sp->gfn != gfn || sp->role.direct)
+			continue;
+		/* A guest table rewritten again and again without being used
+		 * for a translation has become something else: unshadow it. */
+		if (count_flood && flooded(s, sp)) {
+			zap_sp(s, sp);
+			continue;
+		}
+		if (old == new_val || (s->debug & SHADOW_DEBUG_NO_TRACE_ZAP))
+			continue;
+		zap_spte(s, sp, idx);
+	}
+}
+
+/* Complete the guest's store (f->size bytes of f->store_val at gpa) and
+ * let the shadow follow the gpte it changed. */
+static void emulate_store(struct shadow *s, gpa_t gpa, const struct mmu_fault *f)
+{
+	gpa_t q = gpa & ~(gpa_t)7;
+	uint8_t *p = s->m->hmem.base + guest_hpa(s, q);
+	uint64_t old, new_val;
+
+	memcpy(&old, p, 8);
+	memcpy(p + (gpa - q), &f->store_val, f->size);
+	memcpy(&new_val, p, 8);
+	s->work->handler_writes++;
+	hmem_ref(&s->m->hmem, (hpa_t)(p - s->m->hmem.base), HREF_VMM);
+	if (gfn_shadowed(s, gpa >> PAGE_SHIFT))
+		track_write(s, q, old, new_val, true);
+}
+
+/* ------------------------------------------------------------------ */
+/* The exit handler and the fill                                       */
+/* ------------------------------------------------------------------ */
+
+/* The #PF the hardware took on the shadow tables, handled by the VMM. */
+static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
+{
+	struct mmu *m = s->m;
+	struct walk_req gw = {
+		.fmt = WALK_FMT_X86_64,
+		.addr = f->va,
+		.root = m->sregs.cr3,
+		.access = f->access,
+		.mode = &m->mode,
+		.mem = &s->gmem,
+	};
+	enum walk_result res;
+	gpa_t base;
+	bool writable;
+
+	f->exited = true;
+	f->exit_reason = EXIT_REASON_EXCEPTION_NMI;
+	f->exit_qual = f->va;		/* a #PF exit's qualification is CR2 */
+
+	res = walk(&gw);
+	f->work.handler_reads += gw.reads;
+	f->work.handler_writes += gw.ad_writes;
+	if (res == WALK_FAULT) {
+		f->exit_kind = MMU_EXIT_TRUE;
+		f->error_code = gw.error_code;
+		return MMU_FAULT;
+	}
+	BUG_ON(res != WALK_OK, "guest memory cannot abort a walk");
+
+	base = gw.pa & ~(LEVEL_SIZE(gw.level) - 1);
+	if (base + LEVEL_SIZE(gw.level) > m->hmem.guest_size) {
+		/* No RAM behind the guest's page: the access goes nowhere,
+		 * as natively; nothing is mapped. */
+		f->unbacked = true;
+		f->exited = false;
+		return MMU_OK;
+	}
+	if ((f->access & ACC_WRITE) && !(gw.rights & RIGHT_W)) {
+		/* CR0.WP=0: a supervisor write the guest's tables refuse. The
+		 * hardware walks sptes with WP=1, so it is emulated. */
+		emulate_store(s, gw.pa, f);
+		f->exit_kind = MMU_EXIT_PLAIN;
+		return MMU_EMULATED;
+	}
+
+	s->seq++;
+	make_room(s, m->mode.levels + 1u);
+	if (fetch(s, &gw, &writable) < 0) {
+		f->stop = "shadow: out of VMM memory for shadow tables";
+		return MMU_STOP;
+	}
+	if ((f->access & ACC_WRITE) && !writable) {
+		/* The frame holds a shadowed guest table. */
+		emulate_store(s, gw.pa, f);
+		f->exit_kind = MMU_EXIT_TRACE;
+		return MMU_EMULATED;
+	}
+	f->exit_kind = MMU_EXIT_HIDDEN;
+	return MMU_EXIT;
+}
+
+/*
+ * shadow_fill - the hardware walks the shadow tables (a native 1D walk,
+ * with the PSC); a successful walk is the translation. A faulting one is
+ * a #PF the VMM intercepts: page_fault decides hidden, trace or true.
+ */
+enum mmu_result shadow_fill(struct mmu *m, struct mmu_fault *f)
+{
+	struct shadow *s = m->priv;
+	struct walk_req r = {
+		.fmt = WALK_FMT_X86_64,
+		.addr = f->va,
+		.access = f->access,
+		.mode = &s->hw_mode,
+		.mem = &s->smem,
+	};
+	uint64_t table;
+	unsigned rights, start;
+	enum walk_result res;
+	enum mmu_result ret;
+
+	s->work = &f->work;
+	if (ensure_root(s) < 0) {
+		f->stop = "shadow: out of VMM memory for a shadow root";
+		return MMU_STOP;
+	}
+	flush_if_needed(s);
+	s->hw_mode = m->mode;
+	s->hw_mode.cr0_wp = true;
+	r.root = s->roots[0]->table;
+	start = psc_lookup(&m->tlb.psc, f->va, m->tlb.ctx, &table, &rights);
+	if (start) {
+		r.start_level = start;
+		r.start_table = table;
+		r.start_rights = rights;
+		f->work.psc_hits++;
+	}
+	res = walk(&r);
+	f->work.walk_reads += r.reads;
+	f->work.walk_ad_writes += r.ad_writes;
+	if (res == WALK_OK) {
+		mmu_psc_fill_walk(&m->tlb.psc, m->tlb.ctx, &r);
+		f->hpa = r.pa & ~(LEVEL_SIZE(r.level) - 1);
+		f->level = r.level;
+		f->rights = r.rights;
+		f->global = (r.leaf & PTE_G) && (m->sregs.cr4 & CR4_PGE);
+		/* Writes may hit the TLB only through a writable spte. */
+		f->dirty = (r.rights & RIGHT_W) != 0;
+		return MMU_OK;
+	}
+	BUG_ON(res != WALK_FAULT, "shadow tables cannot abort or misconfigure a walk");
+	/* The #PF drops the TLB and PSC entries for va, as on hardware. */
+	tlb_pf_invalidate(&m->tlb, f->va);
+	ret = page_fault(s, f);
+	flush_if_needed(s);
+	return ret;
+}
