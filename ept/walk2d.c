@@ -40,37 +40,6 @@
 /* EPT entries in host memory                                          */
 /* ------------------------------------------------------------------ */
 
-/* The EPT walker's view of host memory: bounded by hmem, where a read
- * of nothing is all ones (a misconfiguration, never a host access). */
-static int host_read(void *ctx, uint64_t pa, unsigned level, uint64_t *val)
-{
-	struct ept *e = ctx;
-	void *p = hmem_ptr(&e->m->hmem, pa, sizeof(*val));
-
-	(void)level;
-	if (!p)
-		return WALK_MEM_NONE;
-	hmem_ref(&e->m->hmem, pa, HREF_WALK);
-	memcpy(val, p, sizeof(*val));
-	return WALK_MEM_OK;
-}
-
-static int host_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
-{
-	struct ept *e = ctx;
-	void *p = hmem_ptr(&e->m->hmem, pa, sizeof(bits));
-	uint64_t v;
-
-	(void)level;
-	if (!p)
-		return WALK_MEM_NONE;
-	hmem_ref(&e->m->hmem, pa, HREF_WALK);
-	memcpy(&v, p, sizeof(v));
-	v |= bits;
-	memcpy(p, &v, sizeof(v));
-	return WALK_MEM_OK;
-}
-
 /*
  * Raise the exit an EPT walk ended in: a violation (qualification bits
  * 0..5 from the walker, plus `qual`) or a misconfiguration (whose
@@ -259,7 +228,7 @@ static int guest_set(void *ctx, uint64_t gpa, unsigned level, uint64_t bits)
 void ept_hooks_init(struct ept *e, struct mmu *m)
 {
 	e->m = m;
-	e->host = (struct walk_mem){ .read = host_read, .set = host_set, .ctx = e };
+	mmu_host_mem(&e->host, &m->hmem);
 	e->guest = (struct walk_mem){ .read = guest_read, .set = guest_set, .ctx = e };
 }
 
@@ -281,8 +250,8 @@ enum mmu_result ept_walk2d(struct mmu *m, struct mmu_fault *f)
 {
 	struct ept *e = m->priv;
 	struct walk_req r, er;
-	uint64_t table, gsize;
-	unsigned rights, level;
+	uint64_t gsize;
+	unsigned level;
 	bool gpsc;
 	enum walk_result res;
 	gpa_t gbase;
@@ -297,14 +266,8 @@ enum mmu_result ept_walk2d(struct mmu *m, struct mmu_fault *f)
 	r.mem = &e->guest;
 	r.start_level = 0;
 	gpsc = !(e->off & EPT_CACHE_GUEST_PSC);
-	if (gpsc) {
-		r.start_level = psc_lookup(&m->tlb.psc, f->va, m->tlb.ctx, &table, &rights);
-		if (r.start_level) {
-			r.start_table = table;
-			r.start_rights = rights;
-			f->work.psc_hits++;
-		}
-	}
+	if (gpsc)
+		mmu_walk_from_psc(&m->tlb.psc, m->tlb.ctx, &r, &f->work);
 	res = walk(&r);
 	f->work.walk_reads += r.reads;
 	f->work.walk_ad_writes += r.ad_writes;

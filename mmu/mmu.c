@@ -36,26 +36,26 @@ hpa_t hmem_alloc_table(struct hmem *h)
 	return hpa;
 }
 
-/* Guest-physical memory read in place: gpa = hpa, bounded by guest RAM. */
-static int identity_read(void *ctx, uint64_t pa, unsigned level, uint64_t *val)
+/*
+ * Walker hooks over host memory read in place (pa = hpa), bounded by
+ * `limit`: a read or A/D write at or past it finds no memory
+ * (WALK_MEM_NONE), never a host access. Each reference goes through the
+ * memory model as the hardware walker's.
+ */
+static int bounded_read(const struct hmem *h, uint64_t limit, uint64_t pa, uint64_t *val)
 {
-	const struct hmem *h = ctx;
-
-	(void)level;
-	if (pa >= h->guest_size || h->guest_size - pa < sizeof(*val))
+	if (pa >= limit || limit - pa < sizeof(*val))
 		return WALK_MEM_NONE;
 	hmem_ref(h, pa, HREF_WALK);
 	memcpy(val, h->base + pa, sizeof(*val));
 	return WALK_MEM_OK;
 }
 
-static int identity_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
+static int bounded_set(const struct hmem *h, uint64_t limit, uint64_t pa, uint64_t bits)
 {
-	const struct hmem *h = ctx;
 	uint64_t v;
 
-	(void)level;
-	if (pa >= h->guest_size || h->guest_size - pa < sizeof(v))
+	if (pa >= limit || limit - pa < sizeof(v))
 		return WALK_MEM_NONE;
 	hmem_ref(h, pa, HREF_WALK);
 	memcpy(&v, h->base + pa, sizeof(v));
@@ -64,11 +64,66 @@ static int identity_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
 	return WALK_MEM_OK;
 }
 
+/* Guest-physical memory with gpa = hpa: bounded by guest RAM. */
+static int identity_read(void *ctx, uint64_t pa, unsigned level, uint64_t *val)
+{
+	const struct hmem *h = ctx;
+
+	(void)level;
+	return bounded_read(h, h->guest_size, pa, val);
+}
+
+static int identity_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
+{
+	const struct hmem *h = ctx;
+
+	(void)level;
+	return bounded_set(h, h->guest_size, pa, bits);
+}
+
 void mmu_identity_mem(struct walk_mem *mem, struct hmem *h)
 {
 	mem->read = identity_read;
 	mem->set = identity_set;
 	mem->ctx = h;
+}
+
+/* Host memory, for tables the VMM builds (shadow, EPT): bounded by it. */
+static int host_read(void *ctx, uint64_t pa, unsigned level, uint64_t *val)
+{
+	const struct hmem *h = ctx;
+
+	(void)level;
+	return bounded_read(h, h->size, pa, val);
+}
+
+static int host_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
+{
+	const struct hmem *h = ctx;
+
+	(void)level;
+	return bounded_set(h, h->size, pa, bits);
+}
+
+void mmu_host_mem(struct walk_mem *mem, struct hmem *h)
+{
+	mem->read = host_read;
+	mem->set = host_set;
+	mem->ctx = h;
+}
+
+void mmu_walk_from_psc(struct psc *p, uint32_t ctx, struct walk_req *r,
+		       struct mmu_work *w)
+{
+	uint64_t table;
+	unsigned rights;
+
+	r->start_level = psc_lookup(p, r->addr, ctx, &table, &rights);
+	if (r->start_level) {
+		r->start_table = table;
+		r->start_rights = rights;
+		w->psc_hits++;
+	}
 }
 
 /* Rights one entry grants (x86: NX counts only when it is defined). */

@@ -450,6 +450,15 @@ hpa_t hmem_alloc_table(struct hmem *h);
  * sees without a hypervisor. */
 void mmu_identity_mem(struct walk_mem *mem, struct hmem *h);
 
+/* mmu_host_mem - walker hooks reading host memory in place (pa = hpa),
+ * bounded by h->size: how the hardware walks tables the VMM built. */
+void mmu_host_mem(struct walk_mem *mem, struct hmem *h);
+
+/* mmu_walk_from_psc - start r (addr filled in) where the paging-structure
+ * caches let it, counting the hit in w. */
+void mmu_walk_from_psc(struct psc *p, uint32_t ctx, struct walk_req *r,
+		       struct mmu_work *w);
+
 /* mmu_psc_fill_walk - after a successful walk (either format), cache every
  * non-leaf entry it used in the paging-structure caches. */
 void mmu_psc_fill_walk(struct psc *p, uint32_t ctx, const struct walk_req *r);

@@ -43,17 +43,9 @@ static enum mmu_result native_fill(struct mmu *m, struct mmu_fault *f)
 		.mode = &m->mode,
 		.mem = &n->mem,
 	};
-	uint64_t table;
-	unsigned rights;
-	unsigned start = psc_lookup(&m->tlb.psc, f->va, m->tlb.ctx, &table, &rights);
 	enum walk_result res;
 
-	if (start) {
-		r.start_level = start;
-		r.start_table = table;
-		r.start_rights = rights;
-		f->work.psc_hits++;
-	}
+	mmu_walk_from_psc(&m->tlb.psc, m->tlb.ctx, &r, &f->work);
 	res = walk(&r);
 	f->work.walk_reads += r.reads;
 	f->work.walk_ad_writes += r.ad_writes;

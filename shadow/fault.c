@@ -52,40 +52,10 @@ static int gmem_set(void *ctx, uint64_t gpa, unsigned level, uint64_t bits)
 	return WALK_MEM_OK;
 }
 
-/* Host memory: the shadow tables the hardware walks. */
-static int smem_read(void *ctx, uint64_t hpa, unsigned level, uint64_t *val)
-{
-	const struct shadow *s = ctx;
-	const void *p = hmem_ptr(&s->m->hmem, hpa, sizeof(*val));
-
-	(void)level;
-	if (!p)
-		return WALK_MEM_NONE;
-	hmem_ref(&s->m->hmem, hpa, HREF_WALK);
-	memcpy(val, p, sizeof(*val));
-	return WALK_MEM_OK;
-}
-
-static int smem_set(void *ctx, uint64_t hpa, unsigned level, uint64_t bits)
-{
-	const struct shadow *s = ctx;
-	uint8_t *p = hmem_ptr(&s->m->hmem, hpa, sizeof(uint64_t));
-	uint64_t v;
-
-	(void)level;
-	if (!p)
-		return WALK_MEM_NONE;
-	hmem_ref(&s->m->hmem, hpa, HREF_WALK);
-	memcpy(&v, p, sizeof(v));
-	v |= bits;
-	memcpy(p, &v, sizeof(v));
-	return WALK_MEM_OK;
-}
-
 void shadow_mem_init(struct shadow *s)
 {
 	s->gmem = (struct walk_mem){ gmem_read, gmem_set, s };
-	s->smem = (struct walk_mem){ smem_read, smem_set, s };
+	mmu_host_mem(&s->smem, &s->m->hmem);
 }
 
 /* ------------------------------------------------------------------ */
@@ -371,8 +341,6 @@ enum mmu_result shadow_fill(struct mmu *m, struct mmu_fault *f)
 		.mode = &s->hw_mode,
 		.mem = &s->smem,
 	};
-	uint64_t table;
-	unsigned rights, start;
 	enum walk_result res;
 	enum mmu_result ret;
 
@@ -385,13 +353,7 @@ enum mmu_result shadow_fill(struct mmu *m, struct mmu_fault *f)
 	s->hw_mode = m->mode;
 	s->hw_mode.cr0_wp = true;
 	r.root = s->roots[0]->table;
-	start = psc_lookup(&m->tlb.psc, f->va, m->tlb.ctx, &table, &rights);
-	if (start) {
-		r.start_level = start;
-		r.start_table = table;
-		r.start_rights = rights;
-		f->work.psc_hits++;
-	}
+	mmu_walk_from_psc(&m->tlb.psc, m->tlb.ctx, &r, &f->work);
 	res = walk(&r);
 	f->work.walk_reads += r.reads;
 	f->work.walk_ad_writes += r.ad_writes;
