@@ -94,20 +94,20 @@ static uint64_t fib_run(struct gos *os, const uint64_t *param)
 const struct workload wl_getppid = {
 	.name = "getppid",
 	.desc = "a system-call loop: no page-table work, every MMU should tie",
-	.params = { { "iters", 1000000, 1, UINT64_C(1) << 40, "getppid calls" } },
+	.params = { { "iters", 10000000, 1, UINT64_C(1) << 40, "getppid calls" } },
 	.run = getppid_run,
 };
 
 const struct workload wl_countprimes = {
 	.name = "countprimes",
 	.desc = "count primes by trial division: pure compute",
-	.params = { { "limit", 200000, 3, UINT64_C(1) << 32, "count primes below this" } },
+	.params = { { "limit", 2000000, 3, UINT64_C(1) << 32, "count primes below this" } },
 	.run = countprimes_run,
 };
 
 const struct workload wl_fib = {
 	.name = "fib",
 	.desc = "doubly recursive Fibonacci: pure compute on the stack",
-	.params = { { "n", 27, 0, 60, "compute fib(n)" } },
+	.params = { { "n", 35, 0, 60, "compute fib(n)" } },
 	.run = fib_run,
 };
