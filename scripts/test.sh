@@ -22,4 +22,11 @@ else
 	meson setup "$dir" "${opts[@]}" >/dev/null
 fi
 ninja -C "$dir"
-meson test -C "$dir" --print-errorlogs --timeout-multiplier=4
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+meson test -C "$dir" --print-errorlogs --timeout-multiplier=4 | tee "$log" || status=$?
+ok=$(awk '/^Ok:/ {print $2}' "$log")
+fail=$(awk '/^(Fail|Timeout):/ {n += $2} END {print n + 0}' "$log")
+echo "${ok:-0} passed, ${fail} failed"
+exit "$status"
