@@ -15,7 +15,8 @@
 #define STEPS	10000u
 #define SEEDS	6u
 
-static void run_seeds(const char *what, struct coh_cfg cfg)
+/* Returns how many seeds ran clean. */
+static unsigned run_seeds(const char *what, struct coh_cfg cfg)
 {
 	uint64_t seed;
 
@@ -41,30 +42,31 @@ static void run_seeds(const char *what, struct coh_cfg cfg)
 			    (unsigned long long)r.trace_faults, (unsigned long long)r.root_hits,
 			    (unsigned long long)r.shadow_pages_peak);
 	}
+	return (unsigned)(seed - 1);
 }
 
 Test(shadow, coherence_4k_host, .timeout = 600)
 {
-	run_seeds("4k host, sync", (struct coh_cfg){ .steps = STEPS, .host_level = LEVEL_4K,
-						     .audit_every = 25 });
+	cr_assert_eq(run_seeds("4k host, sync", (struct coh_cfg){ .steps = STEPS, .host_level = LEVEL_4K,
+						     .audit_every = 25 }), SEEDS);
 }
 
 Test(shadow, coherence_4k_host_unsync, .timeout = 600)
 {
-	run_seeds("4k host, unsync", (struct coh_cfg){ .steps = STEPS, .host_level = LEVEL_4K,
-						       .unsync = true, .audit_every = 25 });
+	cr_assert_eq(run_seeds("4k host, unsync", (struct coh_cfg){ .steps = STEPS, .host_level = LEVEL_4K,
+						       .unsync = true, .audit_every = 25 }), SEEDS);
 }
 
 Test(shadow, coherence_2m_host, .timeout = 600)
 {
-	run_seeds("2m host, sync", (struct coh_cfg){ .steps = STEPS, .host_level = LEVEL_2M,
-						     .audit_every = 25 });
+	cr_assert_eq(run_seeds("2m host, sync", (struct coh_cfg){ .steps = STEPS, .host_level = LEVEL_2M,
+						     .audit_every = 25 }), SEEDS);
 }
 
 Test(shadow, coherence_2m_host_unsync, .timeout = 600)
 {
-	run_seeds("2m host, unsync", (struct coh_cfg){ .steps = STEPS, .host_level = LEVEL_2M,
-						       .unsync = true, .audit_every = 25 });
+	cr_assert_eq(run_seeds("2m host, unsync", (struct coh_cfg){ .steps = STEPS, .host_level = LEVEL_2M,
+						       .unsync = true, .audit_every = 25 }), SEEDS);
 }
 
 /* Under memory pressure: LRU zapping, a one-entry root cache. */

@@ -204,8 +204,9 @@ Test(shadow, exits_on_first_touch_only)
 	down(g);
 }
 
-/* A 2M guest page on 2M host backing: a 2M spte. On 4K backing: 4K. */
-static void large_page_on(unsigned host)
+/* A 2M guest page on 2M host backing: a 2M spte. On 4K backing: 4K.
+ * Returns the spte's level. */
+static unsigned large_page_on(unsigned host)
 {
 	struct guest *g = up((struct opts){ .user_level = LEVEL_2M, .host_level = host });
 	GUARD(g);
@@ -221,12 +222,13 @@ static void large_page_on(unsigned host)
 	gos_kernel(&g->os);
 	audit(g);
 	down(g);
+	return f.level;
 }
 
 Test(shadow, large_page_needs_large_host_page)
 {
-	large_page_on(LEVEL_4K);
-	large_page_on(LEVEL_2M);
+	cr_assert_eq(large_page_on(LEVEL_4K), LEVEL_4K, "splintered on 4K host pages");
+	cr_assert_eq(large_page_on(LEVEL_2M), LEVEL_2M, "a 2M spte on 2M host pages");
 }
 
 /*
@@ -254,13 +256,14 @@ Test(shadow, direct_map_splits_around_page_tables)
 /* A guest write to a shadowed table exits, is emulated, and the spte
  * built from the gpte goes: the next access sees the new gpte. With
  * unsync, the leaf table goes writable instead (one hidden fault). */
-static void trace_fault_with(uint64_t unsync)
+/* Returns the exits the two guest table writes took. */
+static uint64_t trace_fault_with(uint64_t unsync)
 {
 	struct guest *g = up((struct opts){ .unsync = unsync });
 	GUARD(g);
 	gva_t a = gos_mmap_anon(&g->os, 64 * KiB, VMA_READ | VMA_WRITE);
 	gpa_t pte;
-	uint64_t v, t0, h0, e0;
+	uint64_t v, t0, h0, e0, n;
 	struct mmu_fault f;
 
 	gos_user(&g->os);
@@ -284,7 +287,8 @@ static void trace_fault_with(uint64_t unsync)
 	cr_assert_neq(gpte_val(g, pte), v, "the store reached guest memory");
 	/* A second write to the same table: traced again, or nothing. */
 	g_st64(&g->vm.cpu, GOS_DIRECT_MAP + pte + 8 * 300, 0);
-	cr_assert_eq(exits(g) - e0, unsync ? 1 : 2);
+	n = exits(g) - e0;
+	cr_assert_eq(n, unsync ? 1 : 2);
 	/* The architecture wants INVLPG before relying on the change. */
 	vcpu_invlpg(&g->vm.cpu, a);
 	gos_user(&g->os);
@@ -293,12 +297,13 @@ static void trace_fault_with(uint64_t unsync)
 	cr_assert_eq(fill(g, a, ACC_READ | ACC_USER, &f), MMU_OK);
 	audit(g);
 	down(g);
+	return n;
 }
 
 Test(shadow, trace_fault_emulates_and_zaps)
 {
-	trace_fault_with(0);
-	trace_fault_with(1);
+	cr_assert_eq(trace_fault_with(0), 2, "each write to a synced table traces");
+	cr_assert_eq(trace_fault_with(1), 1, "unsync: one hidden fault, then writable");
 }
 
 /* A read maps read-only (the gpte's D is clear); the first write exits
@@ -329,14 +334,15 @@ Test(shadow, dirty_bit_takes_a_second_hidden_fault)
 	down(g);
 }
 
-/* CR3 writes exit; switching among cached roots hits the root cache. */
-static void root_cache_of(uint64_t roots)
+/* CR3 writes exit; switching among cached roots hits the root cache.
+ * Returns the root-cache hits of 8 switches between two roots. */
+static uint64_t root_cache_of(uint64_t roots)
 {
 	struct guest *g = up((struct opts){ .roots = roots });
 	GUARD(g);
 	gpa_t k = g->os.kpml4, u = g->os.cur->pml4;
 	uint64_t h0 = report(g).shadow_root_hits;
-	uint64_t c0 = g->vm.cpu.st.exits[EXIT_REASON_CR_ACCESS];
+	uint64_t c0 = g->vm.cpu.st.exits[EXIT_REASON_CR_ACCESS], hits;
 	int i;
 
 	for (i = 0; i < 4; i++) {
@@ -344,17 +350,18 @@ static void root_cache_of(uint64_t roots)
 		vcpu_write_cr3(&g->vm.cpu, u);
 	}
 	cr_assert_eq(g->vm.cpu.st.exits[EXIT_REASON_CR_ACCESS] - c0, 8);
-	cr_assert_eq(report(g).shadow_root_hits - h0, roots == 1 ? 0 : 8,
-		     "roots=%lu: %lu hits", (unsigned long)roots,
-		     (unsigned long)(report(g).shadow_root_hits - h0));
+	hits = report(g).shadow_root_hits - h0;
+	cr_assert_eq(hits, roots == 1 ? 0 : 8, "roots=%lu: %lu hits", (unsigned long)roots,
+		     (unsigned long)hits);
 	audit(g);
 	down(g);
+	return hits;
 }
 
 Test(shadow, cr3_root_cache)
 {
-	root_cache_of(1);
-	root_cache_of(4);
+	cr_assert_eq(root_cache_of(1), 0, "one root: every switch rebuilds");
+	cr_assert_eq(root_cache_of(4), 8, "four roots: every switch hits");
 }
 
 /* Unsync: the guest rewrites a leaf gpte without a trace; the shadow may
