@@ -184,7 +184,7 @@ static void print_help(void)
 static void print_params(const struct param_spec *p)
 {
 	for (; p->key; p++)
-		printf("      %-10s default %-12" PRIu64 " %s\n", p->key, p->def, p->help);
+		printf("      %-16s default %-10" PRIu64 " %s\n", p->key, p->def, p->help);
 }
 
 static void print_list(void)
@@ -195,13 +195,13 @@ static void print_list(void)
 
 	puts("MMUs:");
 	for (j = 0; vmm_backends[j]; j++) {
-		printf("  %-10s %s\n", vmm_backends[j]->name, vmm_backends[j]->desc);
+		printf("  %-12s %s\n", vmm_backends[j]->name, vmm_backends[j]->desc);
 		if (vmm_backends[j]->params)
 			print_params(vmm_backends[j]->params);
 	}
 	puts("Workloads:");
 	for (j = 0; wl_table[j]; j++) {
-		printf("  %-10s %s\n", wl_table[j]->name, wl_table[j]->desc);
+		printf("  %-12s %s\n", wl_table[j]->name, wl_table[j]->desc);
 		print_params(wl_table[j]->params);
 	}
 	puts("VMM parameters:");
