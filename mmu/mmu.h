@@ -130,6 +130,11 @@ struct tlb {
 	struct tc	l1[TLB_MAX_ARRAYS];
 	struct tc	l2[TLB_MAX_ARRAYS];
 	unsigned	n_l1, n_l2;
+	/* lookup order of each level, (array index, page size) pairs,
+	 * precomputed from the arrays' sizes: see tlb.c */
+	struct tlb_probe { uint8_t arr, level; } probe1[TLB_MAX_ARRAYS * 3],
+					       probe2[TLB_MAX_ARRAYS * 3];
+	unsigned	n_probe1, n_probe2;
 	struct psc	psc;
 	/* mode bits the allow masks were computed under */
 	bool		wp, smep, smap, ac;

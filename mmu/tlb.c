@@ -407,22 +407,31 @@ static uint8_t entry_allow(const struct tlb *t, unsigned rights,
 			 (u & x) << ACC_IDX(ACC_USER | ACC_FETCH));
 }
 
-/* First entry of n arrays matching va under ctx (globals of ctx's VPID
- * included), in lookup order; LRU untouched. */
-static struct tc_entry *level_first(struct tc *arr, unsigned n, gva_t va,
-				    uint32_t ctx)
+/* First entry of a level's arrays matching va under ctx (globals of
+ * ctx's VPID included), in lookup order (the probe list); LRU untouched. */
+static inline struct tc_entry *level_first(struct tc *arr, const struct tlb_probe *p,
+					   unsigned n, gva_t va, uint32_t ctx)
 {
-	for (unsigned s = LEVEL_4K; s <= LEVEL_1G; s++)
-		for (unsigned i = 0; i < n; i++) {
-			struct tc_entry *e;
+	for (unsigned i = 0; i < n; i++) {
+		struct tc_entry *e = tc_probe(&arr[p[i].arr], va, p[i].level, ctx, true);
 
-			if (!(arr[i].sizes & (1u << s)))
-				continue;
-			e = tc_probe(&arr[i], va, s, ctx, true);
-			if (e)
-				return e;
-		}
+		if (e)
+			return e;
+	}
 	return NULL;
+}
+
+/* The probe list of n arrays: sizes ascending, then arrays in index
+ * order, only the pairs where the array holds the size. */
+static unsigned probe_list(const struct tc *arr, unsigned n, struct tlb_probe *p)
+{
+	unsigned k = 0;
+
+	for (unsigned s = LEVEL_4K; s <= LEVEL_1G; s++)
+		for (unsigned i = 0; i < n; i++)
+			if (arr[i].sizes & (1u << s))
+				p[k++] = (struct tlb_probe){ (uint8_t)i, (uint8_t)s };
+	return k;
 }
 
 /* Drop every entry of n arrays, any size, that covers va and is tagged
@@ -534,6 +543,8 @@ int tlb_init(struct tlb *t, const struct tlb_config *cfg)
 	err = psc_init(&t->psc, cfg->psc, &t->psc_clock);
 	if (err)
 		goto fail;
+	t->n_probe1 = probe_list(t->l1, t->n_l1, t->probe1);
+	t->n_probe2 = probe_list(t->l2, t->n_l2, t->probe2);
 	return 0;
 
 fail:
@@ -617,13 +628,13 @@ struct tlb_memo *tlb_lookup(struct tlb *t, gva_t va, unsigned idx,
 {
 	struct tc_entry *e1, *e2, *l1e;
 
-	e1 = level_first(t->l1, t->n_l1, va, t->ctx);
+	e1 = level_first(t->l1, t->probe1, t->n_probe1, va, t->ctx);
 	if (e1 && ((e1->allow >> idx) & 1u)) {
 		e1->lru = ++t->clock;
 		*where = TLB_L1;
 		return memoize(t, va, e1, true);
 	}
-	e2 = level_first(t->l2, t->n_l2, va, t->ctx);
+	e2 = level_first(t->l2, t->probe2, t->n_probe2, va, t->ctx);
 	if (e2 && ((e2->allow >> idx) & 1u)) {
 		e2->lru = ++t->clock;
 		*where = TLB_L2;
@@ -656,8 +667,8 @@ struct tlb_memo *tlb_fill(struct tlb *t, const struct tlb_fill *f)
 		level_drop(t->l1, t->n_l1, f->va, t->ctx);
 		level_drop(t->l2, t->n_l2, f->va, t->ctx);
 	} else if (DEBUG_CHECKS) {
-		BUG_ON(level_first(t->l1, t->n_l1, f->va, t->ctx) ||
-		       level_first(t->l2, t->n_l2, f->va, t->ctx),
+		BUG_ON(level_first(t->l1, t->probe1, t->n_probe1, f->va, t->ctx) ||
+		       level_first(t->l2, t->probe2, t->n_probe2, f->va, t->ctx),
 		       "miss record stale: an entry matches");
 	}
 	allow = entry_allow(t, f->rights, flags);
