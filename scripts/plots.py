@@ -58,47 +58,35 @@ for cpu in cpus:
             if cell(cpu, wl, "native", "4k")}
     configs = [c for c in CONFIGS if any(cell(cpu, wl, *c) for wl in workloads)]
 
-    # runtime normalised to native 4K, one group per workload
-    dat = os.path.join(RES, f"plot-runtime-{cpu}.dat")
-    with open(dat, "w") as f:
-        f.write("workload " + " ".join(f'"{label(*c)}"' for c in configs) + "\n")
-        for wl in workloads:
-            vals = []
-            for c in configs:
-                r = cell(cpu, wl, *c)
-                vals.append(f"{float(r['cycles']) / base[wl]:.4f}" if r and wl in base else "NaN")
-            f.write(f"{wl} " + " ".join(vals) + "\n")
-    cols = " ".join(f"'{dat}' using {i + 2}:xtic(1) title columnheader({i + 2}){',' if i + 1 < len(configs) else ''}"
-                    for i in range(len(configs)))
-    gnuplot(COMMON + f"""
-set output '{RES}/runtime-{cpu}.png'
-set title "Modeled runtime, normalised to native with 4K pages ({cpu})"
-set ylabel "runtime / native 4K"
+    def clustered(kind, title, ylabel, value):
+        """One group of bars per workload, one bar per (mmu, pages)."""
+        dat = os.path.join(RES, f"plot-{kind}-{cpu}.dat")
+        with open(dat, "w") as f:
+            f.write("workload " + " ".join(f'"{label(*c)}"' for c in configs) + "\n")
+            for wl in workloads:
+                vals = []
+                for c in configs:
+                    r = cell(cpu, wl, *c)
+                    v = value(r, wl) if r else None
+                    vals.append(f"{v:.4f}" if v is not None else "NaN")
+                f.write(f"{wl} " + " ".join(vals) + "\n")
+        cols = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title columnheader({i + 2})"
+                         for i in range(len(configs)))
+        gnuplot(COMMON + f"""
+set output '{RES}/{kind}-{cpu}.png'
+set title "{title} ({cpu})"
+set ylabel "{ylabel}"
 set yrange [0:*]
 set style histogram clustered gap 1
 plot {cols}
 """)
 
-    # dTLB miss rate
-    dat = os.path.join(RES, f"plot-dtlb-{cpu}.dat")
-    with open(dat, "w") as f:
-        f.write("workload " + " ".join(f'"{label(*c)}"' for c in configs) + "\n")
-        for wl in workloads:
-            vals = []
-            for c in configs:
-                r = cell(cpu, wl, *c)
-                vals.append(f"{100 * float(r['dtlb_miss_rate']):.4f}" if r else "NaN")
-            f.write(f"{wl} " + " ".join(vals) + "\n")
-    cols = " ".join(f"'{dat}' using {i + 2}:xtic(1) title columnheader({i + 2}){',' if i + 1 < len(configs) else ''}"
-                    for i in range(len(configs)))
-    gnuplot(COMMON + f"""
-set output '{RES}/dtlb-{cpu}.png'
-set title "dTLB miss rate: data accesses that needed a page walk ({cpu})"
-set ylabel "misses per 100 data accesses"
-set yrange [0:*]
-set style histogram clustered gap 1
-plot {cols}
-""")
+    clustered("runtime", "Modeled runtime, normalised to native with 4K pages",
+              "runtime / native 4K",
+              lambda r, wl: float(r["cycles"]) / base[wl] if wl in base else None)
+    clustered("dtlb", "dTLB miss rate: data accesses that needed a page walk",
+              "misses per 100 data accesses",
+              lambda r, wl: 100 * float(r["dtlb_miss_rate"]))
 
     # exits by reason and where the time goes: one bar per (workload, config)
     for kind in ("exits", "breakdown"):

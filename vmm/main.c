@@ -134,20 +134,17 @@ static int parse_u64(const char *s, uint64_t *out)
 			usage_error("%s: empty list", flag);			\
 	} while (0)
 
-static void list_backends(FILE *f)
+/* An unknown name in a comma list: one line naming it and what exists. */
+static _Noreturn void unknown_name(const char *flag, const char *what, const char *name,
+				   const char *const *names, size_t n)
 {
 	size_t i;
 
-	for (i = 0; vmm_backends[i]; i++)
-		fprintf(f, "%s%s", i ? ", " : "", vmm_backends[i]->name);
-}
-
-static void list_workloads(FILE *f)
-{
-	size_t i;
-
-	for (i = 0; wl_table[i]; i++)
-		fprintf(f, "%s%s", i ? ", " : "", wl_table[i]->name);
+	fprintf(stderr, "vmm: %s: unknown %s '%s' (available: ", flag, what, name);
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "%s%s", i ? ", " : "", names[i]);
+	fputs(")\n", stderr);
+	exit(EXIT_USAGE);
 }
 
 static void print_help(void)
@@ -387,10 +384,12 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	FOR_EACH_ITEM("--mmu", mmu, s, o->n_mmu, {
 		o->mmu[o->n_mmu] = vmm_backend_find(s);
 		if (!o->mmu[o->n_mmu]) {
-			fprintf(stderr, "vmm: --mmu: unknown MMU '%s' (available: ", s);
-			list_backends(stderr);
-			fputs(")\n", stderr);
-			exit(EXIT_USAGE);
+			const char *names[MAX_LIST];
+			size_t n;
+
+			for (n = 0; vmm_backends[n] && n < MAX_LIST; n++)
+				names[n] = vmm_backends[n]->name;
+			unknown_name("--mmu", "MMU", s, names, n);
 		}
 		o->n_mmu++;
 	});
@@ -403,10 +402,12 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	FOR_EACH_ITEM("--workload", wl, s, o->n_wl, {
 		o->wl[o->n_wl] = wl_find(s);
 		if (!o->wl[o->n_wl]) {
-			fprintf(stderr, "vmm: --workload: unknown workload '%s' (available: ", s);
-			list_workloads(stderr);
-			fputs(")\n", stderr);
-			exit(EXIT_USAGE);
+			const char *names[MAX_LIST];
+			size_t n;
+
+			for (n = 0; wl_table[n] && n < MAX_LIST; n++)
+				names[n] = wl_table[n]->name;
+			unknown_name("--workload", "workload", s, names, n);
 		}
 		o->n_wl++;
 	});

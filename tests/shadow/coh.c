@@ -390,10 +390,8 @@ static void invalidate(struct coh *c, gpa_t t, unsigned level, unsigned idx,
 /* Checks                                                              */
 /* ------------------------------------------------------------------ */
 
-/* A TLB miss for (va, acc) on side sd, exits handled until it settles. */
-static enum mmu_result fill(struct side *sd, gva_t va, unsigned acc, struct mmu_fault *f)
+int coh_fill(struct mmu *m, uint64_t va, unsigned acc, struct mmu_fault *f)
 {
-	struct mmu *m = &sd->vm.cpu.mmu;
 	enum mmu_result r = MMU_EXIT;
 	unsigned i;
 
@@ -413,7 +411,7 @@ static void check_one(struct coh *c, struct side *sd, gva_t va, unsigned acc)
 	struct walk_req o;
 	enum walk_result want = oracle(sd, va, acc, &o);
 	struct mmu_fault f;
-	enum mmu_result got = fill(sd, va, acc, &f);
+	enum mmu_result got = (enum mmu_result)coh_fill(&sd->vm.cpu.mmu, va, acc, &f);
 	gpa_t page = o.pa & ~(LEVEL_SIZE(o.level) - 1);
 	hpa_t expect, hpa;
 	bool backed = true;

@@ -32,6 +32,14 @@ struct coh_result {
 	uint64_t	invlpgs, cr3_writes, root_hits, shadow_pages_peak;
 };
 
+struct mmu;
+struct mmu_fault;
+
+/* coh_fill - one TLB miss for (va, acc) handed to m's backend, the exits
+ * it returns handled until it settles (at most 16). Returns the final
+ * enum mmu_result; *f holds the translation or the fault. */
+int coh_fill(struct mmu *m, uint64_t va, unsigned acc, struct mmu_fault *f);
+
 /* coh_run - run the checker; 0, or -1 when the VMs cannot be made
  * (message in r->first). */
 int coh_run(const struct coh_cfg *c, struct coh_result *r);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coh.h"
 #include "shadow.h"
 #include "vmm.h"
 #include "workloads.h"
@@ -139,18 +140,7 @@ static uint64_t gpte_val(struct guest *g, gpa_t gpa)
 /* A TLB miss handled to the end: the translation the shadow gives. */
 static enum mmu_result fill(struct guest *g, gva_t va, unsigned acc, struct mmu_fault *f)
 {
-	struct mmu *m = &g->vm.cpu.mmu;
-	enum mmu_result r = MMU_EXIT;
-	unsigned i;
-
-	for (i = 0; i < 8 && r == MMU_EXIT; i++) {
-		memset(f, 0, sizeof(*f));
-		f->va = va;
-		f->access = acc;
-		f->size = 8;
-		r = m->ops->fill(m, f);
-	}
-	return r;
+	return (enum mmu_result)coh_fill(&g->vm.cpu.mmu, va, acc, f);
 }
 
 static struct mmu_report report(const struct guest *g)
