@@ -49,6 +49,14 @@ exit_handler.cr_access     = 650    # estimate: CR3 write under shadow paging: r
 exit_handler.invlpg        = 450    # estimate: INVLPG under shadow paging: drop one shadow entry
 exit_handler.ept_misconfig = 800    # estimate: MMIO-style fast path
 
+# The core timing model (core/core.h): the out-of-order resources that
+# decide what overlaps.
+rob          = 512      # [IntelOpt]: Golden Cove 512-entry reorder buffer
+store_buffer = 114      # [IntelOpt]: Golden Cove 114 store buffer entries
+store_rfos   = 2        # estimate: no published figure; RFOs issued for the oldest few senior stores
+mshrs        = 16       # [IntelOpt]: Golden Cove 16 L1D fill buffers
+walkers      = 4        # [IntelOpt]: Golden Cove has four page walkers (two before)
+
 # Memory model: caches over host-physical addresses, then DRAM (latencies
 # are load-to-use cycles when that level serves). The LLC is the whole
 # socket's: one core reaches every slice of the mesh, so a single vCPU

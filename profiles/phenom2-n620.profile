@@ -54,6 +54,14 @@ exit_handler.cr_access     = 1000   # estimate: CR3 write under shadow paging: r
 exit_handler.invlpg        = 700    # estimate: INVLPG under shadow paging: drop one shadow entry
 exit_handler.ept_misconfig = 1250   # estimate: MMIO-style fast path
 
+# The core timing model (core/core.h): the out-of-order resources that
+# decide what overlaps.
+rob          = 72       # [AMD10h]: the instruction control unit retires from a 72-entry reorder buffer
+store_buffer = 32       # [AMD10h]: the load/store unit's LS2 queue, 32 entries, holds stores until they commit
+store_rfos   = 1        # estimate: no published figure; one store miss fetched at a time from the queue's head
+mshrs        = 8        # estimate: [AMD10h] gives no count; 8 miss address buffers as on K8
+walkers      = 1        # estimate: one hardware table walker per core; K10 serialises page walks (no public figure says otherwise)
+
 # Memory model: caches over host-physical addresses, then DRAM (latencies
 # are load-to-use cycles when that level serves). K10's L2 is an exclusive
 # victim cache of L1 [TomsK10]; the model fills every level instead

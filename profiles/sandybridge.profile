@@ -47,6 +47,14 @@ exit_handler.cr_access     = 800    # estimate: CR3 write under shadow paging: r
 exit_handler.invlpg        = 550    # estimate: INVLPG under shadow paging: drop one shadow entry
 exit_handler.ept_misconfig = 1000   # estimate: MMIO-style fast path
 
+# The core timing model (core/core.h): the out-of-order resources that
+# decide what overlaps.
+rob          = 168      # [IntelOpt]: Sandy Bridge 168-entry reorder buffer
+store_buffer = 36       # [IntelOpt]: Sandy Bridge 36 store buffer entries
+store_rfos   = 2        # estimate: no published figure; RFOs issued for the oldest few senior stores
+mshrs        = 10       # [IntelOpt]: 10 L1D line fill buffers
+walkers      = 1        # estimate: one page miss handler before Broadwell added a second [IntelOpt, Broadwell]
+
 # Memory model: caches over host-physical addresses, then DRAM (latencies
 # are load-to-use cycles when that level serves).
 cache.line  = 64          # [IntelOpt]: 64-byte lines

@@ -49,6 +49,14 @@ exit_handler.cr_access     = 700    # estimate: CR3 write under shadow paging: r
 exit_handler.invlpg        = 500    # estimate: INVLPG under shadow paging: drop one shadow entry
 exit_handler.ept_misconfig = 900    # estimate: MMIO-style fast path
 
+# The core timing model (core/core.h): the out-of-order resources that
+# decide what overlaps.
+rob          = 224      # [IntelOpt]: Skylake 224-entry reorder buffer
+store_buffer = 56       # [IntelOpt]: Skylake 56 store buffer entries
+store_rfos   = 2        # estimate: no published figure; RFOs issued for the oldest few senior stores
+mshrs        = 12       # [IntelOpt]: Skylake 12 L1D fill buffers
+walkers      = 2        # [IntelOpt]: two page walkers since Broadwell
+
 # Memory model: caches over host-physical addresses, then DRAM (latencies
 # are load-to-use cycles when that level serves).
 cache.line  = 64          # [IntelOpt]: 64-byte lines

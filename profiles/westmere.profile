@@ -50,6 +50,14 @@ exit_handler.cr_access     = 850    # estimate: CR3 write under shadow paging: r
 exit_handler.invlpg        = 600    # estimate: INVLPG under shadow paging: drop one shadow entry
 exit_handler.ept_misconfig = 1100   # estimate: MMIO-style fast path
 
+# The core timing model (core/core.h): the out-of-order resources that
+# decide what overlaps.
+rob          = 128      # [IntelOpt]: Nehalem/Westmere 128-entry reorder buffer
+store_buffer = 32       # [IntelOpt]: Nehalem/Westmere 32 store buffer entries
+store_rfos   = 2        # estimate: no published figure; RFOs issued for the oldest few senior stores
+mshrs        = 10       # [IntelOpt]: 10 L1D line fill buffers
+walkers      = 1        # estimate: one page miss handler before Broadwell added a second [IntelOpt, Broadwell]
+
 # Memory model: caches over host-physical addresses, then DRAM (latencies
 # are load-to-use cycles when that level serves).
 cache.line  = 64          # [7cpu] Westmere: 64 B/line

@@ -1,59 +1,51 @@
 /*
- * cost.c - the cost model: every modeled cycle comes from an event the
- * run counted, times a figure from the CPU profile, and lands in exactly
- * one category.
+ * cost.c - prices, and the cycle stack read as the CSV's categories.
  *
- * Memory, with the memory model on (the default):
- *  - a load costs the load-to-use latency of the level that served it;
- *  - a store costs an L1 hit: it retires into the store buffer and the
- *    core does not wait for its line (it still allocates the line, so it
- *    evicts what a later walk or load would have found);
- *  - a page-walk reference (read or A/D write) costs the latency of the
- *    level that served it: walks are chains of dependent loads that the
- *    core cannot overlap with the access waiting on them.
- * With --param cache_model=0: loads and stores cost l1d_hit, every walk
- * reference walk_ref (the profile's average).
- * VMM handlers' table accesses cost vmm_ref each, inside the exit's cost.
+ * Time comes from the core model (core/core.h), fed event by event by
+ * the access path (vcpu.c): the latencies of the levels that served each
+ * load, walk reference and store line, the L2 TLB, exits, #PF delivery
+ * and syscalls, overlapped as the core's window, miss buffers, walkers
+ * and store buffer allow. The prices of events that serialise the core
+ * are computed here, once each.
  */
 #include <asm/vmx.h>
 #include <stddef.h>
 
 #include "vmm.h"
 
-static double by_level(const uint64_t n[MEM_DRAM + 1], const struct memsys_config *m)
+double vmm_exit_price(const struct mmu_costs *c, unsigned reason,
+		      const struct mmu_work *work)
 {
-	return (double)n[MEM_L1] * m->level[0].latency +
-	       (double)n[MEM_L2] * m->level[1].latency +
-	       (double)n[MEM_LLC] * m->level[2].latency +
-	       (double)n[MEM_DRAM] * m->dram_latency;
+	return c->exit_roundtrip + c->exit_handler[reason] +
+	       c->vmm_ref * (double)(work->handler_reads + work->handler_writes);
 }
 
-void vmm_cycles(const struct vcpu_stats *s, const struct profile *p, bool cache_model,
-		struct cycle_breakdown *out)
+static double cyc(const struct vcpu_stats *s, enum core_cat k)
 {
-	const struct mmu_costs *c = &p->costs;
-	unsigned i;
+	return (double)s->stack[k] / CORE_TICKS;
+}
 
-	out->user = (double)s->insns_user * c->cpi;
-	out->kernel = (double)s->insns_kernel * c->cpi +
-		      (double)s->syscalls * c->syscall +
-		      (double)s->guest_page_faults * c->pf_delivery;
-	if (cache_model) {
-		out->data = by_level(s->load_level, &p->mem) +
-			    (double)s->stores * p->mem.level[0].latency +
-			    (double)s->unbacked_accesses * c->l1d_hit;
-		out->walk = by_level(s->mem_refs[HREF_WALK], &p->mem);
-	} else {
-		out->data = (double)(s->accesses + s->phys_accesses + s->unbacked_accesses) *
-			    c->l1d_hit;
-		out->walk = (double)(s->walk_reads + s->walk_ad_writes) * c->walk_ref;
+void vmm_cycles(const struct vcpu_stats *s, struct cycle_breakdown *out)
+{
+	unsigned l;
+
+	out->syscall = cyc(s, CORE_SYSCALL);
+	out->pf = cyc(s, CORE_PF);
+	out->user = cyc(s, CORE_BASE_USER);
+	out->kernel = cyc(s, CORE_BASE_KERNEL) + out->syscall + out->pf +
+		      cyc(s, CORE_SERIAL);
+	out->store = cyc(s, CORE_STORE);
+	out->data = out->store;
+	for (l = MEM_L1; l <= MEM_DRAM; l++) {
+		out->data_level[l] = cyc(s, (enum core_cat)(CORE_DATA_L1 + l));
+		out->data += out->data_level[l];
 	}
-	out->tlb = (double)s->l2_hits * c->tlb_l2_hit;
-	out->exit = 0;
-	for (i = 0; i < VMM_NR_EXIT_REASONS; i++)
-		out->exit += s->exit_cycles[i];
-	out->total = out->user + out->kernel + out->data + out->tlb + out->walk +
-		     out->exit;
+	out->tlb = cyc(s, CORE_TLB);
+	out->walk = cyc(s, CORE_WALK);
+	out->exit = cyc(s, CORE_EXIT);
+	out->total = 0;
+	for (l = 0; l < CORE_NR; l++)
+		out->total += cyc(s, (enum core_cat)l);
 }
 
 static const struct {

@@ -529,6 +529,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 		     err, errlen) < 0)
 		goto out_vm;
 	r->checksum = c->wl->run(os, param);
+	vcpu_finish(&vm->cpu);
 	r->wall_s = now_s() - t0;
 	r->workload = c->wl->name;
 	r->mmu = c->mmu->name;
@@ -544,7 +545,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 		c->mmu->report(&vm->cpu.mmu, &r->mr);
 	r->clock_hz = c->prof->clock_hz;
 	r->cache_model = cfg.cache_model;
-	vmm_cycles(&r->st, cfg.prof, cfg.cache_model, &r->cyc);
+	vmm_cycles(&r->st, &r->cyc);
 	ret = 0;
 	gos_shutdown(os);
 out_vm:

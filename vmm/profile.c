@@ -97,6 +97,12 @@ static const struct key keys[] = {
 	COST("syscall", syscall),
 	COST("exit_roundtrip", exit_roundtrip),
 	COST("vmm_ref", vmm_ref),
+	/* the core timing model's resources (core/core.h) */
+	UINT("rob", core.rob, 1, CORE_ROB_MAX),
+	UINT("store_buffer", core.store_buffer, 1, CORE_SB_MAX),
+	UINT("store_rfos", core.store_rfos, 1, CORE_SB_MAX),
+	UINT("mshrs", core.mshrs, 1, CORE_MSHR_MAX),
+	UINT("walkers", core.walkers, 1, CORE_WALKERS_MAX),
 	/* the memory model; the line size and the latency order are
 	 * checked once the file is read (check_caches) */
 	MEMCACHE("cache.l1d", mem.level[MEM_L1], true),
@@ -781,6 +787,10 @@ static int check_caches(struct parser *ps)
 	if (mem->dram_latency <= above_lat)
 		return fail(ps, ps->seen[key_index("dram_latency")], "dram_latency",
 			    "%g is not above %s's latency %g", mem->dram_latency, above, above_lat);
+	if (ps->p.core.store_rfos > ps->p.core.store_buffer)
+		return fail(ps, ps->seen[key_index("store_rfos")], "store_rfos",
+			    "%u is above store_buffer %u", ps->p.core.store_rfos,
+			    ps->p.core.store_buffer);
 	return 0;
 }
 

@@ -37,15 +37,20 @@ void vcpu_stop(struct vcpu *cpu, const char *fmt, ...)
 	longjmp(*cpu->stop_jmp, 1);
 }
 
-void vcpu_count_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
-		     const struct mmu_work *work)
+/* VM entry: without VPID tagging every entry starts with an empty TLB. */
+static void vm_entry(struct vcpu *cpu)
 {
-	const struct mmu_costs *c = cpu->mmu.costs;
-	double handler;
+	if (!cpu->vm->prof->vpid)
+		tlb_flush_all(&cpu->mmu.tlb);
+}
+
+void vcpu_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
+	       const struct mmu_work *work)
+{
+	double price;
 
 	BUG_ON(reason >= VMM_NR_EXIT_REASONS, "exit reason out of range");
-	handler = c->exit_handler[reason] +
-		  c->vmm_ref * (double)(work->handler_reads + work->handler_writes);
+	/* count */
 	cpu->st.exits[reason]++;
 	switch (kind) {
 	case MMU_EXIT_HIDDEN:	cpu->st.hidden_faults++; break;
@@ -53,12 +58,40 @@ void vcpu_count_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
 	case MMU_EXIT_TRACE:	cpu->st.trace_faults++; break;
 	case MMU_EXIT_PLAIN:	break;
 	}
-	cpu->st.exit_cycles[reason] += c->exit_roundtrip + handler;
 	cpu->st.handler_reads += work->handler_reads;
 	cpu->st.handler_writes += work->handler_writes;
-	/* Without VPID tagging every VM entry starts with an empty TLB. */
-	if (!cpu->vm->prof->vpid)
-		tlb_flush_all(&cpu->mmu.tlb);
+	/* time: an exit is serialising; its stores drain first */
+	price = vmm_exit_price(cpu->mmu.costs, reason, work);
+	cpu->st.exit_cycles[reason] += price;
+	core_serialize(&cpu->core, CORE_EXIT, core_ticks(price), true);
+	/* and back into the guest */
+	vm_entry(cpu);
+}
+
+void vcpu_finish(struct vcpu *cpu)
+{
+	core_finish(&cpu->core);
+	memcpy(cpu->st.stack, cpu->core.stack, sizeof(cpu->st.stack));
+}
+
+/*
+ * The references of the walk a fill made, as core time: each reference
+ * is a dependent load served by the level the memory model named (with
+ * the model off, walk_ref each). before: the walker's counts by level
+ * ahead of the fill.
+ */
+static core_time walk_time(const struct vcpu *cpu, const uint64_t before[MEM_DRAM + 1],
+			   const struct mmu_work *w)
+{
+	const uint64_t *now = cpu->st.mem_refs[HREF_WALK];
+	core_time t = 0;
+	unsigned l;
+
+	if (!cpu->mmu.mem)
+		return (core_time)(w->walk_reads + w->walk_ad_writes) * cpu->walk_ref;
+	for (l = MEM_L1; l <= MEM_DRAM; l++)
+		t += (core_time)(now[l] - before[l]) * cpu->core.lat[l];
+	return t;
 }
 
 /* The hardware walker's references and cache hits of one fill. */
@@ -72,11 +105,11 @@ static void count_walk_work(struct vcpu *cpu, const struct mmu_work *w)
 
 /* Move `size` bytes between host memory at hpa and *val. */
 static void do_access(struct vcpu *cpu, hpa_t hpa, unsigned acc, unsigned size,
-		      uint64_t *val)
+		      uint64_t *val, uint8_t tlb, core_time walk)
 {
 	uint8_t *p = cpu->mmu.hmem.base + hpa;
 
-	vcpu_data_ref(cpu, hpa, (acc & ACC_WRITE) != 0);
+	vcpu_data_ref(cpu, hpa, (acc & ACC_WRITE) != 0, tlb, walk);
 	if (acc & ACC_WRITE) {
 		memcpy(p, val, size);	/* little-endian host, like the guest */
 	} else {
@@ -91,8 +124,14 @@ static void do_access(struct vcpu *cpu, hpa_t hpa, unsigned acc, unsigned size,
  * (reads return all ones, writes are dropped). Such a page is never put
  * in the TLB, so the fast path cannot reach it.
  */
-static void unbacked_access(struct vcpu *cpu, unsigned acc, unsigned size, uint64_t *val)
+static void unbacked_access(struct vcpu *cpu, unsigned acc, unsigned size, uint64_t *val,
+			    uint8_t tlb, core_time walk)
 {
+	struct core_access a = { .store = (acc & ACC_WRITE) != 0, .level = MEM_L1,
+				 .tlb = tlb, .walk = walk };
+
+	/* Timed as an L1 hit: the bus answers, nothing is cached. */
+	core_access(&cpu->core, &a);
 	cpu->st.unbacked_accesses++;
 	if (!(acc & ACC_WRITE))
 		*val = size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * size)) - 1;
@@ -115,6 +154,7 @@ static void deliver_pf(struct vcpu *cpu, gva_t va, uint32_t ec)
 		vcpu_stop(cpu, "#PF at %#" PRIx64 " (error code %#x) with no handler",
 			  va, ec);
 	cpu->st.guest_page_faults++;
+	core_serialize(&cpu->core, CORE_PF, core_ticks(cpu->mmu.costs->pf_delivery), false);
 	cpu->pf_depth++;
 	vcpu_set_cpl(cpu, 0);
 	r = cpu->pf_handler(cpu, va, ec, cpu->pf_opaque);
@@ -135,25 +175,36 @@ static void phys_access(struct vcpu *cpu, gpa_t gpa, unsigned acc, unsigned size
 	for (tries = 0; tries < MAX_RETRIES; tries++) {
 		struct mmu_fault f = { .va = gpa, .access = acc, .size = size,
 				       .store_val = *val };
-		enum mmu_result r = m->ops->phys(m, &f);
-		hpa_t hpa = f.hpa + (gpa & (PAGE_SIZE - 1));
+		uint64_t before[MEM_DRAM + 1];
+		enum mmu_result r;
+		hpa_t hpa;
+		core_time walk;
 
+		memcpy(before, cpu->st.mem_refs[HREF_WALK], sizeof(before));
+		r = m->ops->phys(m, &f);
+		hpa = f.hpa + (gpa & (PAGE_SIZE - 1));
 		count_walk_work(cpu, &f.work);
+		/* Under EPT a physical access is translated by an EPT walk. */
+		walk = walk_time(cpu, before, &f.work);
 		switch (r) {
 		case MMU_OK:
 			cpu->st.phys_accesses++;
 			if (f.unbacked || !hmem_ptr(&m->hmem, hpa, size))
-				unbacked_access(cpu, acc, size, val);
+				unbacked_access(cpu, acc, size, val,
+						walk ? CORE_TLB_WALK : CORE_TLB_L1, walk);
 			else
-				do_access(cpu, hpa, acc, size, val);
+				do_access(cpu, hpa, acc, size, val,
+					  walk ? CORE_TLB_WALK : CORE_TLB_L1, walk);
 			return;
 		case MMU_EXIT:
-			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
+			core_serialize(&cpu->core, CORE_WALK, walk, false);
+			vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			continue;
 		case MMU_EMULATED:
 			cpu->st.phys_accesses++;
 			cpu->st.stores++;
-			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
+			core_serialize(&cpu->core, CORE_WALK, walk, false);
+			vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			return;
 		case MMU_STOP:
 			vcpu_stop(cpu, "%s", f.stop);
@@ -197,13 +248,17 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		struct tlb_memo *mm = tlb_lookup(&m->tlb, va, idx, &where);
 		enum mmu_result r;
 
+		uint64_t before[MEM_DRAM + 1];
+		core_time walk;
+
 		if (mm) {
 			cpu->st.accesses++;
 			if (where == TLB_L1)
 				cpu->st.l1_hits++;
 			else
 				cpu->st.l2_hits++;
-			do_access(cpu, mm->hpa + (va & (PAGE_SIZE - 1)), acc, size, val);
+			do_access(cpu, mm->hpa + (va & (PAGE_SIZE - 1)), acc, size, val,
+				  where == TLB_L1 ? CORE_TLB_L1 : CORE_TLB_L2, 0);
 			return;
 		}
 
@@ -212,15 +267,17 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		f.access = acc;
 		f.size = size;
 		f.store_val = *val;
+		memcpy(before, cpu->st.mem_refs[HREF_WALK], sizeof(before));
 		r = m->ops->fill(m, &f);
 		count_walk_work(cpu, &f.work);
+		walk = walk_time(cpu, before, &f.work);
 		switch (r) {
 		case MMU_OK:
 			cpu->st.walks++;
 			cpu->st.accesses++;
 			cpu->st.dtlb_misses++;
 			if (f.unbacked) {
-				unbacked_access(cpu, acc, size, val);
+				unbacked_access(cpu, acc, size, val, CORE_TLB_WALK, walk);
 				return;
 			}
 			BUG_ON(!page_in_host(&m->hmem, f.hpa, f.level),
@@ -229,22 +286,28 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 				.va = va, .hpa = f.hpa, .level = (uint8_t)f.level,
 				.rights = (uint8_t)f.rights, .global = f.global,
 				.dirty = f.dirty });
-			do_access(cpu, f.hpa + (va & (LEVEL_SIZE(f.level) - 1)), acc, size, val);
+			do_access(cpu, f.hpa + (va & (LEVEL_SIZE(f.level) - 1)), acc, size, val,
+				  CORE_TLB_WALK, walk);
 			return;
 		case MMU_FAULT:
+			/* The faulting walk, then the fault, at the head of the
+			 * window: nothing overlaps them. */
 			cpu->st.walks++;
+			core_serialize(&cpu->core, CORE_WALK, walk, false);
 			if (f.exited)
-				vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
+				vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			/* A #PF invalidates the TLB entries and the paging-structure
 			 * cache entries for the faulting address (SDM 4.10.4.1). */
 			tlb_pf_invalidate(&m->tlb, va);
 			deliver_pf(cpu, va, f.error_code);
 			continue;
 		case MMU_EXIT:
-			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
+			core_serialize(&cpu->core, CORE_WALK, walk, false);
+			vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			continue;
 		case MMU_EMULATED:
-			vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
+			core_serialize(&cpu->core, CORE_WALK, walk, false);
+			vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			cpu->st.accesses++;
 			cpu->st.stores++;	/* the VMM stored it for the guest */
 			if (!(acc & ACC_WRITE))
@@ -272,7 +335,7 @@ static void intercept(struct vcpu *cpu,
 	r = hook(&cpu->mmu, &f);
 	count_walk_work(cpu, &f.work);
 	if (r == MMU_EXIT || r == MMU_EMULATED)
-		vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
+		vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 	else if (r == MMU_STOP)
 		vcpu_stop(cpu, "%s", f.stop);
 }
@@ -299,6 +362,8 @@ void vcpu_write_cr3(struct vcpu *cpu, uint64_t val)
 	uint16_t pcid = 0;
 
 	cpu->st.cr3_writes++;
+	/* MOV to CR3 is serialising (SDM 9.3). */
+	core_serialize(&cpu->core, CORE_SERIAL, 0, true);
 	m->sregs.cr3 = val & ~CR3_NOFLUSH;
 	/*
 	 * SDM 4.10.4.1: with CR4.PCIDE=0, MOV to CR3 invalidates PCID 0's
@@ -340,6 +405,8 @@ void vcpu_write_efer(struct vcpu *cpu, uint64_t val)
 void vcpu_invlpg(struct vcpu *cpu, gva_t va)
 {
 	cpu->st.invlpgs++;
+	/* INVLPG is serialising (SDM 9.3). */
+	core_serialize(&cpu->core, CORE_SERIAL, 0, true);
 	tlb_invlpg(&cpu->mmu.tlb, va);
 	intercept(cpu, cpu->mmu.ops->invlpg, va);
 }
@@ -348,9 +415,11 @@ void vcpu_set_cpl(struct vcpu *cpu, uint8_t cpl)
 {
 	cpu->mmu.sregs.cpl = cpl;
 	cpu->idx_user = cpl == 3 ? 3u : 0u;
+	core_set_cpl3(&cpu->core, cpl == 3);
 }
 
 void vcpu_syscall(struct vcpu *cpu)
 {
 	cpu->st.syscalls++;
+	core_serialize(&cpu->core, CORE_SYSCALL, core_ticks(cpu->mmu.costs->syscall), false);
 }

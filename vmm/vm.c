@@ -190,6 +190,28 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		}
 		m->mem = m->hmem.cache = &vm->memsys;
 	}
+	r = core_init(&cpu->core, &(struct core_config){
+		.cpi = cfg->prof->costs.cpi,
+		.rob = cfg->prof->core.rob,
+		.store_buffer = cfg->prof->core.store_buffer,
+		.store_rfos = cfg->prof->core.store_rfos,
+		.mshrs = cfg->prof->core.mshrs,
+		.walkers = cfg->prof->core.walkers,
+		/* With the memory model off every access is an L1 hit. */
+		.latency = {
+			cfg->cache_model ? cfg->prof->mem.level[MEM_L1].latency
+					 : cfg->prof->costs.l1d_hit,
+			cfg->prof->mem.level[MEM_L2].latency,
+			cfg->prof->mem.level[MEM_LLC].latency,
+			cfg->prof->mem.dram_latency },
+		.tlb_l2_hit = cfg->prof->costs.tlb_l2_hit,
+	});
+	if (r < 0) {
+		errf(err, errlen, "CPU profile %s: cannot build its core model (%s)",
+		     cfg->prof->name, strerror(-r));
+		goto fail_mem_model;
+	}
+	cpu->walk_ref = core_ticks(cfg->prof->costs.walk_ref);
 	/* Reset state: real mode with paging off, as after INIT. */
 	m->sregs.cr0 = CR0_PE;
 	m->mode.maxphyaddr = (uint8_t)cfg->prof->maxphyaddr;
@@ -203,10 +225,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	if (r < 0) {
 		errf(err, errlen, "%s MMU: cannot initialise (%s)", m->ops->name,
 		     strerror(-r));
-		goto fail_mem_model;
+		goto fail_core;
 	}
 	return 0;
 
+fail_core:
+	core_destroy(&cpu->core);
 fail_mem_model:
 	if (m->mem)
 		memsys_destroy(m->mem);
@@ -223,6 +247,7 @@ void vm_destroy(struct vm *vm)
 
 	if (m->ops && m->ops->destroy)
 		m->ops->destroy(m);
+	core_destroy(&vm->cpu.core);
 	if (m->mem)
 		memsys_destroy(m->mem);
 	tlb_destroy(&m->tlb);

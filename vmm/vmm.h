@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "core.h"
 #include "mmu.h"
 #include "walker.h"
 
@@ -35,6 +36,15 @@ struct mmu_costs {
 	double		vmm_ref;		/* one table entry read/written by a VMM handler */
 };
 
+/* The out-of-order core's resources (core/core.h). */
+struct core_geom {
+	unsigned	rob;			/* reorder window, instructions */
+	unsigned	store_buffer;		/* store buffer entries */
+	unsigned	store_rfos;		/* store-miss line fetches in flight */
+	unsigned	mshrs;			/* L1D miss buffers */
+	unsigned	walkers;		/* concurrent page walks */
+};
+
 struct profile {
 	char		name[PROFILE_NAME_MAX];		/* file stem: "phenom2-n620" */
 	char		desc[PROFILE_DESC_MAX];
@@ -50,6 +60,7 @@ struct profile {
 	struct tc_geom	ept_psc[3];			/* EPT paging-structure caches */
 	struct mmu_costs costs;
 	struct memsys_config mem;			/* the memory model: L1D, L2, LLC, DRAM */
+	struct core_geom core;				/* the timing model's resources */
 };
 
 /*
@@ -109,24 +120,41 @@ struct vcpu_stats {
 	uint64_t	true_faults;		/* shadow: exits that injected #PF */
 	uint64_t	trace_faults;		/* shadow: exits for guest table writes */
 	uint64_t	exits[VMM_NR_EXIT_REASONS];
-	double		exit_cycles[VMM_NR_EXIT_REASONS];
+	double		exit_cycles[VMM_NR_EXIT_REASONS];	/* each exit's price */
+	core_time	stack[CORE_NR];		/* the core model's cycle stack, in
+						 * ticks (set by vcpu_finish) */
 };
 
-/* Where the modeled cycles went; the categories add up to total. */
+/*
+ * Where the modeled cycles went; the categories add up to total. A cycle
+ * is the core's: one in which dispatch went on is a base cycle of the
+ * privilege level running, one in which it stalled is charged to what
+ * held the head of the window (core/core.h).
+ */
 struct cycle_breakdown {
-	double		user;		/* guest user instructions */
-	double		kernel;		/* guest kernel instructions, syscalls, #PF delivery */
-	double		data;		/* data memory */
-	double		tlb;		/* second-level TLB hit penalties */
-	double		walk;		/* page-walk references */
+	double		user;		/* base cycles of guest user instructions */
+	double		kernel;		/* base cycles of guest kernel instructions,
+					 * syscalls, #PF delivery */
+	double		data;		/* stalls on data memory: loads, stores */
+	double		tlb;		/* stalls on second-level TLB lookups */
+	double		walk;		/* stalls on page walks */
 	double		exit;		/* VM exits, all reasons */
 	double		total;
+	/* parts of the above */
+	double		syscall;	/* of kernel: SYSCALL/SYSRET */
+	double		pf;		/* of kernel: #PF delivery and IRET */
+	double		data_level[MEM_DRAM + 1];	/* of data: loads by serving level */
+	double		store;		/* of data: store buffer full or draining */
 };
 
-/* vmm_cycles - the modeled cycles of a run from its statistics and the
- * profile it ran on (cache_model: whether the memory model was on). */
-void vmm_cycles(const struct vcpu_stats *s, const struct profile *p, bool cache_model,
-		struct cycle_breakdown *out);
+/* vmm_cycles - the modeled cycles of a run from its cycle stack. */
+void vmm_cycles(const struct vcpu_stats *s, struct cycle_breakdown *out);
+
+/* vmm_exit_price - the cycles of one exit of `reason` whose handler did
+ * `work`: the hardware round trip, the handler, its table references.
+ * The one place an exit is priced. */
+double vmm_exit_price(const struct mmu_costs *c, unsigned reason,
+		      const struct mmu_work *work);
 
 /* vmm_exit_name - "EPT_VIOLATION" for EXIT_REASON_EPT_VIOLATION, from
  * <asm/vmx.h>'s table; NULL for an unknown code. */
@@ -148,6 +176,8 @@ struct vcpu {
 	struct mmu		mmu;		/* tlb first inside */
 	struct vcpu_stats	st;
 	unsigned		idx_user;	/* 3 at CPL 3, else 0: ACC_IDX base */
+	struct core		core;		/* the timing model */
+	core_time		walk_ref;	/* memory model off: one walk reference */
 
 	struct vm		*vm;
 	vcpu_pf_handler		pf_handler;
@@ -208,11 +238,13 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		      uint64_t *val);
 
 /* vcpu_data_ref - a data access reaches host memory at hpa: through the
- * memory model when it is on. Loads are charged by the level that
- * served them; stores retire into the store buffer (see cost.c). */
-static inline void vcpu_data_ref(struct vcpu *cpu, hpa_t hpa, bool store)
+ * memory model when it is on, then through the core model, with how it
+ * was translated (tlb: CORE_TLB_*, walk: the walk's duration). */
+static inline void vcpu_data_ref(struct vcpu *cpu, hpa_t hpa, bool store, uint8_t tlb,
+				 core_time walk)
 {
 	struct memsys *mem = cpu->mmu.mem;
+	struct core_access a = { .store = store, .level = MEM_L1, .tlb = tlb, .walk = walk };
 
 	if (store)
 		cpu->st.stores++;
@@ -221,7 +253,9 @@ static inline void vcpu_data_ref(struct vcpu *cpu, hpa_t hpa, bool store)
 
 		if (!store)
 			cpu->st.load_level[l]++;
+		a.level = (uint8_t)l;
 	}
+	core_access(&cpu->core, &a);
 }
 
 /* The hot path: an L1 TLB hit. NULL sends the caller to the slow path.
@@ -235,7 +269,7 @@ static inline uint8_t *vcpu_fast(struct vcpu *cpu, gva_t va, unsigned idx)
 
 		cpu->st.accesses++;
 		cpu->st.l1_hits++;
-		vcpu_data_ref(cpu, hpa, idx == 1);
+		vcpu_data_ref(cpu, hpa, idx == 1, CORE_TLB_L1, 0);
 		return cpu->mmu.hmem.base + hpa;
 	}
 	return NULL;
@@ -278,6 +312,15 @@ static inline void g_insn(struct vcpu *cpu, uint64_t n)
 		cpu->st.insns_user += n;
 	else
 		cpu->st.insns_kernel += n;
+	core_insns(&cpu->core, n);
+}
+
+/* g_dep - the next access's address is computed from the value the last
+ * load returned (a pointer chase): it cannot issue before that load
+ * completes. Accesses are independent unless the guest code says so. */
+static inline void g_dep(struct vcpu *cpu)
+{
+	core_dep(&cpu->core);
 }
 
 /* Privileged guest operations: their architectural TLB effects, then the
@@ -293,10 +336,18 @@ void vcpu_set_cpl(struct vcpu *cpu, uint8_t cpl);
 /* vcpu_syscall - a SYSCALL/SYSRET round trip happened. */
 void vcpu_syscall(struct vcpu *cpu);
 
-/* vcpu_count_exit - account one VM exit of `reason` whose VMM handler
- * did `work`. The one place exits are counted. */
-void vcpu_count_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
-		     const struct mmu_work *work);
+/*
+ * vcpu_exit - one VM exit of `reason` whose VMM handler did `work`, in
+ * its three steps: count it (the one place exits are counted), time it
+ * (the window drains, then the exit's price), and enter the guest again
+ * (without VPID tagging, VM entry flushes the TLB).
+ */
+void vcpu_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
+	       const struct mmu_work *work);
+
+/* vcpu_finish - the run is over: drain the core and store its cycle
+ * stack in cpu->st.stack. */
+void vcpu_finish(struct vcpu *cpu);
 
 /* The backend table, by name. */
 extern const struct mmu_ops *const vmm_backends[];

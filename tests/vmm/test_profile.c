@@ -60,7 +60,12 @@ static const char good_text[] =
 	"cache.l2 = 2m 16 16\n"
 	"cache.llc = 65536 16 40.5\n"
 	"cache.line = 64\n"
-	"dram_latency = 300\n";
+	"dram_latency = 300\n"
+	"rob = 224\n"
+	"store_buffer = 56\n"
+	"store_rfos = 2\n"
+	"mshrs = 12\n"
+	"walkers = 2\n";
 
 static char tmpdir[] = "/tmp/memvirt-test-profile-XXXXXX";
 
@@ -321,6 +326,12 @@ Test(profile, parses_every_field, .fini = remove_tmpdir)
 	cr_assert_float_eq(p.costs.exit_roundtrip, 780, 1e-12);
 	cr_assert_float_eq(p.costs.vmm_ref, 8, 1e-12);
 
+	cr_assert_eq(p.core.rob, 224);
+	cr_assert_eq(p.core.store_buffer, 56);
+	cr_assert_eq(p.core.store_rfos, 2);
+	cr_assert_eq(p.core.mshrs, 12);
+	cr_assert_eq(p.core.walkers, 2);
+
 	cr_assert_eq(p.mem.level[MEM_L1].size, 48 * 1024);
 	cr_assert_eq(p.mem.level[MEM_L1].ways, 12);
 	cr_assert_float_eq(p.mem.level[MEM_L1].latency, 5, 1e-12);
@@ -478,6 +489,7 @@ static struct bad_case bad_cases[] = {
 	{ "cache-latency-order.profile", 32, "cache.l2", "latency 3 is not above cache.l1d's 4" },
 	{ "cache-dram-latency.profile", 34, "dram_latency", "30 is not above cache.llc's latency 44" },
 	{ "cache-missing-l2.profile", 0, "cache.l2", "missing key 'cache.l2'" },
+	{ "core-rfos.profile",       56, "store_rfos", "57 is above store_buffer 56" },
 };
 
 ParameterizedTestParameters(profile, bad_fixture_fails)

@@ -1,0 +1,197 @@
+/*
+ * core.h - the core timing model: turns the events of the access path
+ * into cycles, with the overlap a real out-of-order core gets, and keeps
+ * the cycle stack of where they went.
+ *
+ * The model is an event-driven interval model in the spirit of interval
+ * simulation (Genbrugge, Eyerman and Eeckhout, HPCA 2010; Sniper) and of
+ * the mechanistic CPI stacks of Eyerman et al. (ASPLOS 2006), with
+ * ChampSim's resource limits (ROB, store queue, MSHRs, page walkers):
+ *
+ *   dispatch   in order, one instruction per `cpi` cycles (the base);
+ *              stalls while the reorder window is full (its oldest
+ *              instruction has not retired), or a store finds the store
+ *              buffer full
+ *   issue      a memory access issues at dispatch, or when the load it
+ *              depends on completes (core_dep); it is translated (L2 TLB
+ *              hit latency, or a page walk on one of `walkers` walkers,
+ *              its references a dependent chain), then served by the
+ *              cache level the memory model named: an L1 miss holds one
+ *              of `mshrs` miss buffers for its latency
+ *   retire     in order: an instruction retires once it and every older
+ *              one completed
+ *   stores     retire into the store buffer and commit in order; a store
+ *              that misses fetches its line once it is among the
+ *              `store_rfos` oldest uncommitted stores, holding a miss
+ *              buffer, and commits when the line is there
+ *   serialise  exits, #PF delivery, syscalls, CR3 writes and INVLPG wait
+ *              for the window (and, where the architecture says so, the
+ *              store buffer) to drain, then take their own cycles
+ *
+ * Time is kept in fixed point (CORE_TICKS per cycle) so that every run is
+ * deterministic and the cycle stack adds up to the total exactly.
+ *
+ * The cycle stack: a cycle in which dispatch goes on is a base cycle of
+ * the current privilege level; a cycle in which it is stalled is charged
+ * to what blocks the head of the window: the phase (L2 TLB, page walk,
+ * data by serving level) of the oldest unretired access that holds it,
+ * a full store buffer, or the serialising event being handled.
+ */
+#ifndef MEMVIRT_CORE_H
+#define MEMVIRT_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+
+typedef uint64_t core_time;		/* in 1/CORE_TICKS of a cycle */
+#define CORE_TICKS		1024u
+
+#define CORE_ROB_MAX		1024u	/* reorder window, instructions */
+#define CORE_SB_MAX		256u	/* store buffer entries */
+#define CORE_MSHR_MAX		64u	/* L1D miss buffers */
+#define CORE_WALKERS_MAX	16u	/* concurrent page walks */
+
+/* Where a cycle went. */
+enum core_cat {
+	CORE_BASE_USER = 0,	/* dispatching guest user instructions */
+	CORE_BASE_KERNEL,	/* dispatching guest kernel instructions */
+	CORE_SYSCALL,		/* SYSCALL/SYSRET round trips */
+	CORE_PF,		/* #PF delivery and IRET */
+	CORE_DATA_L1,		/* the head waits for a load served by L1 */
+	CORE_DATA_L2,		/*  ... by L2 */
+	CORE_DATA_LLC,		/*  ... by the LLC */
+	CORE_DATA_DRAM,		/*  ... by DRAM */
+	CORE_STORE,		/* dispatch stalled on a full store buffer, or a
+				 * serialising event waits for it to drain */
+	CORE_TLB,		/* the head waits for an L2 TLB lookup */
+	CORE_WALK,		/* the head waits for a page walk */
+	CORE_EXIT,		/* VM exits and entries, VMM handlers */
+	CORE_SERIAL,		/* serialising instructions' own cost (CR3, INVLPG) */
+	CORE_NR
+};
+
+/* Figures of one core, all from the CPU profile. */
+struct core_config {
+	double		cpi;		/* base cycles per instruction */
+	unsigned	rob;		/* reorder window, instructions (1..CORE_ROB_MAX) */
+	unsigned	store_buffer;	/* entries (1..CORE_SB_MAX) */
+	unsigned	store_rfos;	/* store-miss line fetches in flight from the
+					 * store buffer's head (1..store_buffer) */
+	unsigned	mshrs;		/* L1D miss buffers (1..CORE_MSHR_MAX) */
+	unsigned	walkers;	/* concurrent page walks (1..CORE_WALKERS_MAX) */
+	double		latency[4];	/* load-to-use cycles by serving level:
+					 * L1, L2, LLC, DRAM */
+	double		tlb_l2_hit;	/* extra cycles of an L2 TLB hit */
+};
+
+/* What one memory access did, as the access path saw it. */
+struct core_access {
+	bool		store;
+	uint8_t		level;		/* serving cache level: 0 L1 .. 3 DRAM */
+	uint8_t		tlb;		/* CORE_TLB_L1, _L2 or _WALK */
+	core_time	walk;		/* the walk's duration (CORE_TLB_WALK) */
+};
+enum { CORE_TLB_L1 = 0, CORE_TLB_L2, CORE_TLB_WALK };
+
+/* What holds an access up, phase by phase: [-inf, end[0]) cat[0], then
+ * [end[k-1], end[k]) cat[k], the last phase open-ended. */
+struct core_blame {
+	core_time	end[3];
+	uint8_t		cat[4];
+};
+
+struct core_rob_entry {
+	uint64_t		seq;		/* instruction number */
+	core_time		retire;
+	struct core_blame	blame;
+};
+
+struct core {
+	/* hot */
+	core_time	disp;		/* when the next instruction dispatches */
+	core_time	retire;		/* when the youngest dispatched one retires */
+	core_time	cpi;		/* base ticks per instruction */
+	core_time	window;		/* rob * cpi: an op done this soon after its
+					 * dispatch can never hold the window */
+	core_time	lat[4];
+	core_time	tlb_l2;
+	uint64_t	seq;		/* instructions dispatched */
+	unsigned	rob_head, rob_n;	/* ring of ops that may hold the window */
+	unsigned	rob_mask;
+	bool		dep;		/* the next access depends on the last load */
+	core_time	last_load;	/* completion of the last load */
+	uint8_t		last_load_cat;
+	uint8_t		cpl3;		/* base cycles go to user */
+	struct core_blame raiser;	/* blame of the op that set `retire` */
+
+	/* stores */
+	uint64_t	nstores;
+	core_time	commit_last;
+	core_time	*sb;		/* commit time of store n at [n % sb_size] */
+	unsigned	sb_size, rfos;
+
+	/* miss handling */
+	core_time	mshr[CORE_MSHR_MAX];	/* when each is free */
+	core_time	walker[CORE_WALKERS_MAX];
+	unsigned	nmshr, nwalkers;
+
+	struct core_rob_entry *rob;
+	unsigned	rob_size;
+	core_time	stack[CORE_NR];	/* the cycle stack, in ticks */
+};
+
+/*
+ * core_init - an idle core of figures cfg. Returns 0, or -EINVAL when a
+ * figure is out of its range (see struct core_config), -ENOMEM.
+ */
+int core_init(struct core *c, const struct core_config *cfg);
+void core_destroy(struct core *c);
+
+/* core_ticks - cycles in fixed point (rounded to the nearest tick). */
+static inline core_time core_ticks(double cycles)
+{
+	return (core_time)(cycles * CORE_TICKS + 0.5);
+}
+
+/* core_insns - n instructions besides memory accesses, at the current
+ * privilege level. */
+void core_insns(struct core *c, uint64_t n);
+
+/* core_access - one memory access instruction: dispatch, translation,
+ * data, retirement (and for a store, its commit). */
+void core_access(struct core *c, const struct core_access *a);
+
+/* core_dep - the next access's address is computed from the last load's
+ * value (a pointer chase): it cannot issue before that load completes. */
+static inline void core_dep(struct core *c)
+{
+	c->dep = true;
+}
+
+/* core_set_cpl3 - base cycles from now on are user (true) or kernel. */
+static inline void core_set_cpl3(struct core *c, bool user)
+{
+	c->cpl3 = user;
+}
+
+/*
+ * core_serialize - a serialising event: wait until every older
+ * instruction has retired (and, with stores, until the store buffer has
+ * drained), charging the wait to what blocks the head; then `cycles` of
+ * the event itself, charged to cat. Nothing after it overlaps it.
+ */
+void core_serialize(struct core *c, enum core_cat cat, core_time cycles, bool stores);
+
+/* core_finish - drain everything (the end of the run); the total cycles
+ * in ticks, equal to the sum of the stack. */
+core_time core_finish(struct core *c);
+
+/* core_now - the dispatch clock: cycles so far, as ticks. */
+static inline core_time core_now(const struct core *c)
+{
+	return c->disp;
+}
+
+#endif /* MEMVIRT_CORE_H */
