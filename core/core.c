@@ -45,7 +45,8 @@ int core_init(struct core *c, const struct core_config *cfg)
 	c->rob_mask = pow2_at_least(cfg->rob) - 1;
 	c->rob = calloc(c->rob_mask + 1, sizeof(*c->rob));
 	c->sb_size = cfg->store_buffer;
-	c->sb = calloc(cfg->store_buffer, sizeof(*c->sb));
+	c->sb_mask = pow2_at_least(cfg->store_buffer) - 1;
+	c->sb = calloc(c->sb_mask + 1, sizeof(*c->sb));
 	if (!c->rob || !c->sb) {
 		core_destroy(c);
 		return -ENOMEM;
@@ -57,6 +58,13 @@ int core_init(struct core *c, const struct core_config *cfg)
 	c->window = (core_time)cfg->rob * c->cpi;
 	c->tlb_l2 = core_ticks(cfg->tlb_l2_hit);
 	c->cpl3 = false;
+	c->base_cat = CORE_BASE_KERNEL;
+	/* An L1 hit completes within the window unless the window is tiny;
+	 * the raiser's phases below need the TLB/walk categories set once. */
+	c->l1_inline = c->lat[0] <= c->window;
+	c->raiser.cat[0] = CORE_TLB;
+	c->raiser.cat[1] = CORE_TLB;
+	c->raiser.cat[2] = CORE_WALK;
 	return 0;
 }
 
@@ -99,7 +107,7 @@ static void base(struct core *c, uint64_t n)
 
 	c->disp += t;
 	c->seq += n;
-	c->stack[c->cpl3 ? CORE_BASE_USER : CORE_BASE_KERNEL] += t;
+	c->stack[c->base_cat] += t;
 }
 
 /*
@@ -126,7 +134,7 @@ static void dispatch(struct core *c, uint64_t n)
 	base(c, n);
 }
 
-void core_insns(struct core *c, uint64_t n)
+void core_insns_slow(struct core *c, uint64_t n)
 {
 	dispatch(c, n);
 	if (c->retire < c->disp)
@@ -143,14 +151,31 @@ static unsigned earliest(const core_time *t, unsigned n)
 	return best;
 }
 
-/* A line fetch that may start at t: on the first free miss buffer. */
+/*
+ * A line fetch that may start at t: on the first miss buffer to free,
+ * which the min-heap keeps at its root; the fetch then holds it until
+ * t + lat (replace the root, sift down).
+ */
 static core_time miss(struct core *c, core_time t, core_time lat)
 {
-	unsigned m = earliest(c->mshr, c->nmshr);
+	core_time *h = c->mshr, v;
+	unsigned i = 0, n = c->nmshr;
 
-	if (c->mshr[m] > t)
-		t = c->mshr[m];
-	c->mshr[m] = t + lat;
+	if (h[0] > t)
+		t = h[0];
+	v = t + lat;
+	for (;;) {
+		unsigned l = 2 * i + 1, m;
+
+		if (l >= n)
+			break;
+		m = (l + 1 < n && h[l + 1] < h[l]) ? l + 1 : l;
+		if (h[m] >= v)
+			break;
+		h[i] = h[m];
+		i = m;
+	}
+	h[i] = v;
 	return t + lat;
 }
 
@@ -170,7 +195,7 @@ void core_access(struct core *c, const struct core_access *a)
 		c->rob_n--;
 	}
 	if (a->store && c->nstores >= c->sb_size) {
-		core_time free_at = c->sb[c->nstores % c->sb_size];
+		core_time free_at = c->sb[(c->nstores - c->sb_size) & c->sb_mask];
 
 		if (free_at > c->disp) {
 			c->stack[CORE_STORE] += free_at - c->disp;
@@ -238,13 +263,13 @@ void core_access(struct core *c, const struct core_access *a)
 
 		if (a->level != 0) {
 			core_time gate = c->nstores >= c->rfos ?
-				c->sb[(c->nstores - c->rfos) % c->sb_size] : 0;
+				c->sb[(c->nstores - c->rfos) & c->sb_mask] : 0;
 			core_time done = miss(c, t > gate ? t : gate, c->lat[a->level]);
 
 			if (done > commit)
 				commit = done;
 		}
-		c->sb[c->nstores % c->sb_size] = commit;
+		c->sb[c->nstores & c->sb_mask] = commit;
 		c->commit_last = commit;
 		c->nstores++;
 	}

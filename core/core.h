@@ -124,16 +124,19 @@ struct core {
 	core_time	last_load;	/* completion of the last load */
 	uint8_t		last_load_cat;
 	uint8_t		cpl3;		/* base cycles go to user */
+	uint8_t		base_cat;	/* CORE_BASE_USER or CORE_BASE_KERNEL */
+	bool		l1_inline;	/* an L1 hit can never hold the window, so
+					 * core_access_l1 may take it inline */
 	struct core_blame raiser;	/* blame of the op that set `retire` */
 
 	/* stores */
 	uint64_t	nstores;
 	core_time	commit_last;
-	core_time	*sb;		/* commit time of store n at [n % sb_size] */
-	unsigned	sb_size, rfos;
+	core_time	*sb;		/* commit time of store n at [n & sb_mask] */
+	unsigned	sb_size, sb_mask, rfos;
 
 	/* miss handling */
-	core_time	mshr[CORE_MSHR_MAX];	/* when each is free */
+	core_time	mshr[CORE_MSHR_MAX];	/* when each is free: a min-heap */
 	core_time	walker[CORE_WALKERS_MAX];
 	unsigned	nmshr, nwalkers;
 
@@ -155,13 +158,67 @@ static inline core_time core_ticks(double cycles)
 	return (core_time)(cycles * CORE_TICKS + 0.5);
 }
 
+/* core_insns_slow - core_insns when the window may stall them. */
+void core_insns_slow(struct core *c, uint64_t n);
+
 /* core_insns - n instructions besides memory accesses, at the current
- * privilege level. */
-void core_insns(struct core *c, uint64_t n);
+ * privilege level. Inline when no op in the window can hold them. */
+static inline void core_insns(struct core *c, uint64_t n)
+{
+	core_time t;
+
+	if (unlikely(c->rob_n && c->rob[c->rob_head].seq + c->rob_size < c->seq + n)) {
+		core_insns_slow(c, n);
+		return;
+	}
+	t = (core_time)n * c->cpi;
+	c->disp += t;
+	c->seq += n;
+	c->stack[c->base_cat] += t;
+	if (c->retire < c->disp)
+		c->retire = c->disp;
+}
 
 /* core_access - one memory access instruction: dispatch, translation,
  * data, retirement (and for a store, its commit). */
 void core_access(struct core *c, const struct core_access *a);
+
+/*
+ * core_access_l1 - core_access for the common case, inline: an access
+ * that hit the L1 TLB and L1D, when nothing can stall its dispatch. The
+ * same arithmetic as core_access, minus the branches that cannot apply.
+ */
+static inline void core_access_l1(struct core *c, bool store)
+{
+	core_time t0 = c->disp, t;
+
+	if (unlikely(!c->l1_inline || c->dep ||
+		     (c->rob_n && c->rob[c->rob_head].seq + c->rob_size <= c->seq) ||
+		     (store && c->nstores >= c->sb_size &&
+		      c->sb[(c->nstores - c->sb_size) & c->sb_mask] > t0))) {
+		core_access(c, &(struct core_access){ .store = store });
+		return;
+	}
+	c->disp = t0 + c->cpi;
+	c->seq++;
+	c->stack[c->base_cat] += c->cpi;
+	t = store ? t0 : t0 + c->lat[0];
+	if (t > c->retire) {
+		c->retire = t;
+		c->raiser.end[0] = c->raiser.end[1] = c->raiser.end[2] = t0;
+		c->raiser.cat[3] = store ? CORE_STORE : CORE_DATA_L1;
+	}
+	if (store) {
+		core_time commit = c->retire > c->commit_last ? c->retire : c->commit_last;
+
+		c->sb[c->nstores & c->sb_mask] = commit;
+		c->commit_last = commit;
+		c->nstores++;
+	} else {
+		c->last_load = t;
+		c->last_load_cat = CORE_DATA_L1;
+	}
+}
 
 /* core_dep - the next access's address is computed from the last load's
  * value (a pointer chase): it cannot issue before that load completes. */
@@ -174,6 +231,7 @@ static inline void core_dep(struct core *c)
 static inline void core_set_cpl3(struct core *c, bool user)
 {
 	c->cpl3 = user;
+	c->base_cat = user ? CORE_BASE_USER : CORE_BASE_KERNEL;
 }
 
 /*

@@ -122,7 +122,7 @@ int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock)
 		return -ENOMEM;
 	/* four filter slots per entry: few false "maybe"s on a miss */
 	c->pres_shift = 64 - 2;
-	while ((UINT64_C(1) << (64 - c->pres_shift)) < g->entries)
+	while ((UINT64_C(1) << (64 - c->pres_shift)) < 4 * (uint64_t)g->entries)
 		c->pres_shift--;
 	c->pres = calloc(UINT64_C(1) << (64 - c->pres_shift), sizeof(*c->pres));
 	if (!c->pres) {

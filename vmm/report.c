@@ -151,6 +151,14 @@ static void row_fields(const struct row *r, struct fields *fs)
 	U("walk_refs_l2", s->mem_refs[HREF_WALK][MEM_L2]);
 	U("walk_refs_llc", s->mem_refs[HREF_WALK][MEM_LLC]);
 	U("walk_refs_dram", s->mem_refs[HREF_WALK][MEM_DRAM]);
+	/* the core model's cycle stack, parts of the categories above */
+	C("cycles_data_l1", r->cyc.data_level[MEM_L1]);
+	C("cycles_data_l2", r->cyc.data_level[MEM_L2]);
+	C("cycles_data_llc", r->cyc.data_level[MEM_LLC]);
+	C("cycles_data_dram", r->cyc.data_level[MEM_DRAM]);
+	C("cycles_store", r->cyc.store);
+	C("cycles_pf", r->cyc.pf);
+	C("cycles_syscall", r->cyc.syscall);
 }
 
 void report_csv_header(FILE *f)
@@ -235,7 +243,7 @@ void report_summary(FILE *f, const struct row *r)
 	double us_per_cycle = 1e6 / r->clock_hz;
 	const struct { const char *name; double v; } cats[] = {
 		{ "guest user", c->user }, { "guest kernel", c->kernel },
-		{ "data memory", c->data }, { "TLB (L2 hits)", c->tlb },
+		{ "data memory", c->data }, { "TLB (L2 lookups)", c->tlb },
 		{ "page walks", c->walk }, { "VM exits", c->exit },
 	};
 	unsigned i;
@@ -252,6 +260,9 @@ void report_summary(FILE *f, const struct row *r)
 	for (i = 0; i < ARRAY_SIZE(cats); i++)
 		fprintf(f, "  %-20s %16.0f %6.2f%%\n", cats[i].name, cats[i].v,
 			pct(cats[i].v, c->total));
+	fprintf(f, "    of data memory: loads from L1 %.0f, L2 %.0f, LLC %.0f, DRAM %.0f; "
+		"stores %.0f\n", c->data_level[MEM_L1], c->data_level[MEM_L2],
+		c->data_level[MEM_LLC], c->data_level[MEM_DRAM], c->store);
 	if (!exits) {
 		fprintf(f, "  no VM exits\n");
 		return;

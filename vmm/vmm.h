@@ -258,6 +258,27 @@ static inline void vcpu_data_ref(struct vcpu *cpu, hpa_t hpa, bool store, uint8_
 	core_access(&cpu->core, &a);
 }
 
+/* vcpu_data_ref after an L1 TLB hit: the core's inline path for an L1D
+ * hit. */
+static inline void vcpu_data_ref_l1(struct vcpu *cpu, hpa_t hpa, bool store)
+{
+	struct memsys *mem = cpu->mmu.mem;
+	enum mem_level l = MEM_L1;
+
+	if (store)
+		cpu->st.stores++;
+	if (mem) {
+		l = memsys_access(mem, hpa);
+		if (!store)
+			cpu->st.load_level[l]++;
+	}
+	if (likely(l == MEM_L1))
+		core_access_l1(&cpu->core, store);
+	else
+		core_access(&cpu->core, &(struct core_access){ .store = store,
+			.level = (uint8_t)l, .tlb = CORE_TLB_L1 });
+}
+
 /* The hot path: an L1 TLB hit. NULL sends the caller to the slow path.
  * idx is 0 for a load, 1 for a store (a constant at every call site). */
 static inline uint8_t *vcpu_fast(struct vcpu *cpu, gva_t va, unsigned idx)
@@ -269,7 +290,7 @@ static inline uint8_t *vcpu_fast(struct vcpu *cpu, gva_t va, unsigned idx)
 
 		cpu->st.accesses++;
 		cpu->st.l1_hits++;
-		vcpu_data_ref(cpu, hpa, idx == 1, CORE_TLB_L1, 0);
+		vcpu_data_ref_l1(cpu, hpa, idx == 1);
 		return cpu->mmu.hmem.base + hpa;
 	}
 	return NULL;

@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core.h"
 
@@ -305,5 +306,53 @@ Test(core, stack_adds_up_and_is_deterministic)
 			down();
 		}
 		cr_expect_eq(total[0], total[1], "seed %u not deterministic", seed);
+	}
+}
+
+/* The inline L1-hit path is exactly core_access: the same random stream
+ * through either gives the same total and the same stack. */
+Test(core, inline_l1_path_is_exact)
+{
+	for (unsigned seed = 1; seed <= 10; seed++) {
+		core_time total[2], stack[2][CORE_NR];
+
+		for (unsigned way = 0; way < 2; way++) {
+			struct core_config c = cfg();
+
+			srand(seed);
+			c.rob = 4 + (unsigned)rand() % 200;
+			c.store_buffer = 1 + (unsigned)rand() % 40;
+			c.store_rfos = 1 + (unsigned)rand() % c.store_buffer;
+			c.cpi = 0.25 * (1 + rand() % 4);
+			up_cfg(c);
+			for (unsigned j = 0; j < 20000; j++) {
+				int r = rand() % 100;
+				bool st = rand() % 2;
+
+				if (r < 20)
+					core_insns(&C, (uint64_t)(rand() % 10));
+				else if (r < 80) {
+					if (way)
+						core_access_l1(&C, st);
+					else
+						core_access(&C, &(struct core_access){ .store = st });
+				} else if (r < 97)
+					core_access(&C, &(struct core_access){ .store = st,
+						.level = (uint8_t)(rand() % 4),
+						.tlb = (uint8_t)(rand() % 3),
+						.walk = core_ticks(rand() % 80) });
+				else if (r < 98)
+					core_dep(&C);
+				else if (r < 99)
+					core_set_cpl3(&C, rand() % 2);
+				else
+					core_serialize(&C, CORE_PF, core_ticks(500), false);
+			}
+			total[way] = core_finish(&C);
+			memcpy(stack[way], C.stack, sizeof(C.stack));
+			down();
+		}
+		cr_expect_eq(total[0], total[1], "seed %u", seed);
+		cr_expect(memcmp(stack[0], stack[1], sizeof(stack[0])) == 0, "seed %u stack", seed);
 	}
 }
