@@ -273,6 +273,17 @@ struct mmu_work {
 	uint32_t	ntlb_hits;	/* EPT: nested TLB hits */
 	uint32_t	handler_reads;	/* VMM handler: table entries read */
 	uint32_t	handler_writes;	/* VMM handler: table entries written */
+	/* shadow page cache events (KVM's statistics of the same meaning) */
+	uint32_t	sp_created;	/* shadow pages created (mmu_cache_miss) */
+	uint32_t	sp_zapped;	/* shadow pages zapped (mmu_shadow_zapped) */
+	uint32_t	flood_zaps;	/* zapped for a write flood or a misaligned
+					 * write (mmu_flooded) */
+	uint32_t	unsyncs;	/* shadow pages gone unsync */
+	uint32_t	resyncs;	/* unsync shadow pages synced or zapped */
+	uint32_t	pde_zapped;	/* non-leaf sptes zapped for a guest write of
+					 * a present entry (mmu_pde_zapped) */
+	uint32_t	spurious;	/* a hidden fault whose leaf spte was already
+					 * what the fill made it (pf_spurious) */
 };
 
 /* What an exit was for, when the backend classifies it (shadow paging's

@@ -110,6 +110,14 @@ struct vcpu_stats {
 	uint64_t	trace_faults;		/* shadow: exits for guest table writes */
 	uint64_t	exits[VMM_NR_EXIT_REASONS];
 	double		exit_cycles[VMM_NR_EXIT_REASONS];
+	/* shadow page cache events, from struct mmu_work (appended) */
+	uint64_t	shadow_created;		/* shadow pages created */
+	uint64_t	shadow_zapped;		/* shadow pages zapped */
+	uint64_t	flood_zaps;		/* of those, for write floods / misaligned writes */
+	uint64_t	unsync_pages;		/* shadow pages gone unsync */
+	uint64_t	resync_pages;		/* unsync shadow pages synced or zapped */
+	uint64_t	pde_zapped;		/* non-leaf sptes zapped by guest writes */
+	uint64_t	spurious_faults;	/* hidden faults that changed no leaf spte */
 };
 
 /* Where the modeled cycles went; the categories add up to total. */
