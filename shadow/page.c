@@ -91,6 +91,7 @@ void flush_if_needed(struct shadow *s)
 	if (s->need_flush) {
 		tlb_flush_vpid(&s->m->tlb, TC_CTX_VPID(s->m->tlb.ctx));
 		s->need_flush = false;
+		s->work->tlb_flush = 1;
 	}
 }
 

@@ -115,11 +115,16 @@ hpa_t shadow_p2m_lookup(const struct mmu *m, gpa_t gpa, bool *backed)
 static void shadow_report(const struct mmu *m, struct mmu_report *out)
 {
 	const struct shadow *s = m->priv;
+	unsigned l;
+	uint64_t r;
 
 	out->shadow_pages_peak = s->pages_peak;
 	out->shadow_pages = s->pages;
 	out->shadow_root_hits = s->root_hits;
 	out->host_pages_backed = s->p2m.backed;
+	for (l = LEVEL_4K; l <= LEVEL_1G; l++)
+		for (r = 0; r < s->nregions[l]; r++)
+			out->leaf_pages[l - LEVEL_4K] += s->rmap[l][r].n;
 }
 
 /* --param keys, in the order of the SHADOW_P_* indices (shadow.h). */

@@ -233,6 +233,7 @@ enum mmu_result shadow_write_cr3(struct mmu *m, struct mmu_fault *f)
 	f->exit_reason = EXIT_REASON_CR_ACCESS;
 	f->exit_kind = MMU_EXIT_PLAIN;
 	f->exit_qual = 3;		/* MOV to CR3 from RAX */
+	f->work.tlb_flush = 1;		/* a CR3 load flushes (PCID 0) */
 	s->seq++;
 	if (load_root(s, cr3_gfn(m), root_role(s), &hit) < 0) {
 		f->stop = "shadow: out of VMM memory for a shadow root";

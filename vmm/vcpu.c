@@ -75,6 +75,7 @@ static void count_walk_work(struct vcpu *cpu, const struct mmu_work *w)
 	cpu->st.resync_pages += w->resyncs;
 	cpu->st.pde_zapped += w->pde_zapped;
 	cpu->st.spurious_faults += w->spurious;
+	cpu->st.vmm_tlb_flushes += w->tlb_flush;
 }
 
 /* Move `size` bytes between host memory at hpa and *val. */

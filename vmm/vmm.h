@@ -118,6 +118,7 @@ struct vcpu_stats {
 	uint64_t	resync_pages;		/* unsync shadow pages synced or zapped */
 	uint64_t	pde_zapped;		/* non-leaf sptes zapped by guest writes */
 	uint64_t	spurious_faults;	/* hidden faults that changed no leaf spte */
+	uint64_t	vmm_tlb_flushes;	/* VM entries the VMM flushed the TLB for */
 };
 
 /* Where the modeled cycles went; the categories add up to total. */

@@ -175,6 +175,7 @@ static const struct { const char *name; bool vm; } kvm_name[C_NR] = {
 	[C_PF_SPURIOUS] = { "pf_spurious", false },
 	[C_MMU_PDE_ZAPPED] = { "mmu_pde_zapped", true },
 	[C_TLB_FLUSH] = { "tlb_flush", false },
+	[C_PAGES_4K] = { "pages_4k", true },
 };
 
 static void snapshot(const struct kstats *vm, const struct kstats *cpu, int64_t *v)

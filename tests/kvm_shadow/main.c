@@ -24,6 +24,7 @@ struct tally {
 	int64_t		kvm[C_NR], mv[C_NR];	/* totals */
 	uint64_t	bad[C_NR];		/* phases where this counter differs */
 	uint64_t	kvm_reruns;		/* KVM runs repeated (not reproducible) */
+	uint64_t	same[C_NR];		/* phases where this counter is equal */
 };
 
 static bool verbose, show_all;
@@ -91,6 +92,7 @@ again:
 		for (c = 0; c < C_NR; c++) {
 			t->kvm[c] += k[p].v[c];
 			t->mv[c] += m[p].v[c];
+			t->same[c] += k[p].v[c] == m[p].v[c];
 			if (c < C_NCOMPARED && k[p].v[c] != m[p].v[c]) {
 				t->bad[c]++;
 				t->diffs++;
@@ -116,11 +118,11 @@ static void print_tally(const char *what, const struct tally *t)
 
 	printf("\n%s: %llu phases (KVM runs repeated: %llu)\n", what,
 	       (unsigned long long)t->phases, (unsigned long long)t->kvm_reruns);
-	printf("  %-20s %10s %10s %8s\n", "counter", "KVM", "memvirt", "phases!=");
+	printf("  %-20s %10s %10s %12s\n", "counter", "KVM", "memvirt", "phases equal");
 	for (c = 0; c < C_NR; c++)
-		printf("  %-20s %10lld %10lld %8s\n", scen_ctr_name[c], (long long)t->kvm[c],
-		       (long long)t->mv[c], c < C_NCOMPARED ?
-		       (char[24]){ 0 } : "(shown)");
+		printf("  %-20s %10lld %10lld %12llu%s\n", scen_ctr_name[c], (long long)t->kvm[c],
+		       (long long)t->mv[c], (unsigned long long)t->same[c],
+		       c < C_NCOMPARED ? "" : "  (shown, not compared)");
 	for (c = 0; c < C_NCOMPARED; c++)
 		if (t->bad[c])
 			printf("  DIFFERS: %s in %llu phases\n", scen_ctr_name[c],

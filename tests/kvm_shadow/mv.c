@@ -53,9 +53,15 @@ static bool access(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size, uint
 	return ok;
 }
 
-static void snapshot(const struct vcpu_stats *st, int64_t *v)
+static void snapshot(struct vcpu *cpu, int64_t *v)
 {
+	const struct vcpu_stats *st = &cpu->st;
+	struct mmu_report mr;
+
+	memset(&mr, 0, sizeof(mr));
+	cpu->mmu.ops->report(&cpu->mmu, &mr);
 	memset(v, 0, C_NR * sizeof(*v));
+	v[C_PAGES_4K] = (int64_t)mr.leaf_pages[0];
 	v[C_PF_FIXED] = (int64_t)(st->hidden_faults - st->spurious_faults);
 	v[C_PF_GUEST] = (int64_t)st->true_faults;
 	v[C_PF_EMULATE] = (int64_t)st->trace_faults;
@@ -66,7 +72,7 @@ static void snapshot(const struct vcpu_stats *st, int64_t *v)
 	v[C_INVLPG] = (int64_t)st->invlpgs;
 	v[C_PF_SPURIOUS] = (int64_t)st->spurious_faults;
 	v[C_MMU_PDE_ZAPPED] = (int64_t)st->pde_zapped;
-	v[C_TLB_FLUSH] = -1;	/* not modeled */
+	v[C_TLB_FLUSH] = (int64_t)st->vmm_tlb_flushes;
 }
 
 int scen_run_memvirt(const struct scen *s, struct scen_counts *out, char *err, size_t len)
@@ -105,7 +111,7 @@ int scen_run_memvirt(const struct scen *s, struct scen_counts *out, char *err, s
 	vcpu_write_efer(cpu, EFER_LME);
 	vcpu_write_cr0(cpu, CR0_PE | CR0_PG | CR0_WP);
 	/* KVM builds the first root at the first entry: count it. */
-	snapshot(&cpu->st, prev);
+	snapshot(cpu, prev);
 	vcpu_write_cr3(cpu, s->cr3);
 	for (i = 0; i < s->nsteps; i++) {
 		const struct scen_step *st = &s->steps[i];
@@ -136,10 +142,9 @@ int scen_run_memvirt(const struct scen *s, struct scen_counts *out, char *err, s
 			goto stopped;
 		if (st->op != SCEN_PHASE)
 			continue;
-		snapshot(&cpu->st, cur);
+		snapshot(cpu, cur);
 		for (c = 0; c < C_NR; c++)
 			out[phase].v[c] = cur[c] - prev[c];
-		out[phase].v[C_TLB_FLUSH] = -1;
 		memcpy(prev, cur, sizeof(prev));
 		phase++;
 	}
