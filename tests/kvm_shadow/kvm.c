@@ -176,6 +176,7 @@ static const struct { const char *name; bool vm; } kvm_name[C_NR] = {
 	[C_MMU_PDE_ZAPPED] = { "mmu_pde_zapped", true },
 	[C_TLB_FLUSH] = { "tlb_flush", false },
 	[C_PAGES_4K] = { "pages_4k", true },
+	[C_PF_TAKEN] = { "pf_taken", false },
 };
 
 static void snapshot(const struct kstats *vm, const struct kstats *cpu, int64_t *v)
@@ -462,6 +463,12 @@ int scen_kvm_usable(char *why, size_t len)
 		return 0;
 	}
 	r = ioctl(kvm, KVM_GET_API_VERSION, 0);
+	if (r < 0) {
+		snprintf(why, len, "/dev/kvm is not KVM (KVM_GET_API_VERSION: %s)",
+			 strerror(errno));
+		close(kvm);
+		return 0;
+	}
 	if (r != KVM_API_VERSION) {
 		snprintf(why, len, "KVM API version %d, not %d", r, KVM_API_VERSION);
 		close(kvm);

@@ -9,6 +9,7 @@
  * back. A #PF from the guest's tables abandons the step, as the KVM
  * side's handler does.
  */
+#include <asm/vmx.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,6 +74,7 @@ static void snapshot(struct vcpu *cpu, int64_t *v)
 	v[C_PF_SPURIOUS] = (int64_t)st->spurious_faults;
 	v[C_MMU_PDE_ZAPPED] = (int64_t)st->pde_zapped;
 	v[C_TLB_FLUSH] = (int64_t)st->vmm_tlb_flushes;
+	v[C_PF_TAKEN] = (int64_t)st->exits[EXIT_REASON_EXCEPTION_NMI];
 }
 
 int scen_run_memvirt(const struct scen *s, struct scen_counts *out, char *err, size_t len)

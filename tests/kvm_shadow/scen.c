@@ -23,7 +23,7 @@ const char *const scen_ctr_name[C_NR] = {
 	[C_MMU_SHADOW_ZAPPED] = "mmu_shadow_zapped", [C_MMU_CACHE_MISS] = "mmu_cache_miss",
 	[C_INVLPG] = "invlpg", [C_PF_SPURIOUS] = "pf_spurious",
 	[C_MMU_PDE_ZAPPED] = "mmu_pde_zapped", [C_TLB_FLUSH] = "tlb_flush",
-	[C_PAGES_4K] = "pages_4k",
+	[C_PAGES_4K] = "pages_4k", [C_PF_TAKEN] = "pf_taken",
 };
 
 static int grow(void **p, size_t *cap, size_t n, size_t sz)

@@ -75,7 +75,7 @@ enum scen_ctr {
 	C_PF_FIXED, C_PF_GUEST, C_PF_EMULATE, C_MMU_UNSYNC, C_MMU_FLOODED,
 	C_MMU_SHADOW_ZAPPED, C_MMU_CACHE_MISS, C_INVLPG,
 	/* beyond the mapping */
-	C_PF_SPURIOUS, C_MMU_PDE_ZAPPED, C_PAGES_4K,
+	C_PF_SPURIOUS, C_MMU_PDE_ZAPPED, C_PAGES_4K, C_PF_TAKEN,
 	C_NCOMPARED,
 	/* shown, not compared (docs/kvm-validation.md) */
 	C_TLB_FLUSH = C_NCOMPARED,
