@@ -280,6 +280,8 @@ static void ept_report(const struct mmu *m, struct mmu_report *out)
 
 	out->ept_pages = e->pages;
 	out->host_pages_backed = e->p2m.backed;
+	/* One leaf epte per backed host page. */
+	out->leaf_pages[m->host_level - LEVEL_4K] = e->p2m.backed;
 }
 
 /* --param keys, by m->params[] index (see ept.h). */

@@ -273,6 +273,20 @@ struct mmu_work {
 	uint32_t	ntlb_hits;	/* EPT: nested TLB hits */
 	uint32_t	handler_reads;	/* VMM handler: table entries read */
 	uint32_t	handler_writes;	/* VMM handler: table entries written */
+	/* shadow page cache events (KVM's statistics of the same meaning) */
+	uint32_t	sp_created;	/* shadow pages created (mmu_cache_miss) */
+	uint32_t	sp_zapped;	/* shadow pages zapped (mmu_shadow_zapped) */
+	uint32_t	flood_zaps;	/* zapped for a write flood or a misaligned
+					 * write (mmu_flooded) */
+	uint32_t	unsyncs;	/* shadow pages gone unsync */
+	uint32_t	resyncs;	/* unsync shadow pages synced or zapped */
+	uint32_t	pde_zapped;	/* non-leaf sptes zapped for a guest write of
+					 * a present entry (mmu_pde_zapped) */
+	uint32_t	spurious;	/* a hidden fault whose leaf spte was already
+					 * what the fill made it (pf_spurious) */
+	uint32_t	tlb_flush;	/* 1: the VMM flushes the guest's TLB before
+					 * the next entry (KVM's tlb_flush: a CR3
+					 * load, or a remote flush after a zap) */
 };
 
 /* What an exit was for, when the backend classifies it (shadow paging's
@@ -387,6 +401,8 @@ struct mmu_report {
 	uint64_t	shadow_pages;		/* shadow table pages at the end */
 	uint64_t	shadow_root_hits;	/* CR3 writes served by the root cache */
 	uint64_t	host_pages_backed;	/* host pages backing guest RAM */
+	uint64_t	leaf_pages[3];		/* VMM-built leaf entries now present, by
+						 * size 4K, 2M, 1G (KVM's pages_4k/2m/1g) */
 };
 
 struct mmu_costs;

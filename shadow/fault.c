@@ -121,7 +121,45 @@ static unsigned target_level(const struct shadow *s, const struct walk_req *gw)
  * role) is replaced. Sets *writable to whether the leaf allows writes.
  * Returns 0 or -ENOMEM.
  */
-static int fetch(struct shadow *s, const struct walk_req *gw, bool *writable)
+/*
+ * KVM's FNAME(pte_prefetch): after a 4K leaf is filled at idx of sp, fill
+ * the other empty entries of its aligned group of 8 from their gptes, in
+ * order, stopping at the first gpte that is not present, not accessed,
+ * has reserved bits or maps no RAM. A prefetched spte is writable only if
+ * its gpte is writable and dirty and no synced sp shadows its frame (a
+ * prefetch never makes a page unsync).
+ */
+static void prefetch(struct shadow *s, struct sp *sp, unsigned idx)
+{
+	struct mmu *m = s->m;
+	unsigned i, first = idx & ~7u;
+
+	for (i = first; i < first + 8; i++) {
+		gpa_t gpa = (sp->gfn << PAGE_SHIFT) + 8 * (gpa_t)i, target;
+		uint64_t gpte;
+		unsigned rights;
+		bool w;
+
+		if (i == idx || (spte_read(s, sp_sptep(sp, i)) & PTE_P))
+			continue;
+		memcpy(&gpte, m->hmem.base + guest_hpa(s, gpa), sizeof(gpte));
+		s->work->handler_reads++;
+		target = gpte & PTE_ADDR_MASK;
+		if (!(gpte & PTE_P) || !(gpte & PTE_A) ||
+		    (gpte & walk_rsvd_bits(WALK_FMT_X86_64, &m->mode, LEVEL_4K, false)) ||
+		    target + PAGE_SIZE > m->hmem.guest_size)
+			break;
+		rights = (sp->role.access | RIGHT_R) & gpte_rights(s, gpte);
+		w = (rights & RIGHT_W) && (gpte & PTE_D) && gfn_writable(s, target >> PAGE_SHIFT);
+		/* Without A, as KVM makes a prefetched spte: the hardware
+		 * sets it on first use. */
+		set_leaf(s, sp, i, make_leaf(s, guest_hpa(s, target), LEVEL_4K, rights, w,
+					     (gpte & PTE_G) != 0) & ~PTE_A);
+	}
+}
+
+static int fetch(struct shadow *s, const struct walk_req *gw, bool *writable,
+		 bool *spurious)
 {
 	gva_t va = gw->addr;
 	struct sp *sp = s->roots[0];
@@ -129,6 +167,7 @@ static int fetch(struct shadow *s, const struct walk_req *gw, bool *writable)
 	bool dirty = (gw->leaf & PTE_D) != 0;
 	gpa_t piece;
 	gfn_t gfn;
+	uint64_t old, leaf;
 	bool w;
 
 	sp_touch(s, sp);
@@ -196,9 +235,16 @@ static int fetch(struct shadow *s, const struct walk_req *gw, bool *writable)
 	w = (gw->rights & RIGHT_W) && dirty;
 	if (w && tl == LEVEL_4K && !gfn_writable(s, gfn) && !try_unsync(s, gfn))
 		w = false;
-	set_leaf(s, sp, idx, make_leaf(s, guest_hpa(s, piece), tl, gw->rights, w,
-				       (gw->leaf & PTE_G) != 0));
+	old = spte_read(s, sp_sptep(sp, idx));
+	leaf = make_leaf(s, guest_hpa(s, piece), tl, gw->rights, w, (gw->leaf & PTE_G) != 0);
+	*spurious = old == leaf;
+	set_leaf(s, sp, idx, leaf);
 	*writable = w;
+	/* KVM prefetches after a fill that changed the leaf; a write to a
+	 * present spte of a tracked frame is emulated before any fill. */
+	if (s->prefetch && tl == LEVEL_4K && !sp->role.direct && !*spurious &&
+	    !((gw->access & ACC_WRITE) && !w && (old & PTE_P)))
+		prefetch(s, sp, idx);
 	return 0;
 }
 
@@ -220,25 +266,63 @@ static bool flooded(struct shadow *s, struct sp *sp)
 	return true;
 }
 
-void track_write(struct shadow *s, gpa_t gpa, uint64_t old, uint64_t new_val,
+/*
+ * KVM's detect_write_misaligned: a write that is not within one gpte, or
+ * narrower than 4 bytes (but a 1-byte write at an entry's first byte, as
+ * Linux's clear_bit does, is fine), says the frame is not being used as
+ * a page table any more.
+ */
+static bool misaligned(gpa_t gpa, unsigned bytes)
+{
+	unsigned off = (unsigned)(gpa & (PAGE_SIZE - 1));
+
+	if (!(off & 7) && bytes == 1)
+		return false;
+	return ((off ^ (off + bytes - 1)) & ~7u) != 0 || bytes < 4;
+}
+
+/* Is sp (a pointer that may have been freed) still in gfn's chain? */
+static bool sp_alive(const struct shadow *s, gfn_t gfn, const struct sp *sp)
+{
+	const struct sp *o;
+
+	for (o = sp_bucket(s, gfn); o; o = o->hash_next)
+		if (o == sp)
+			return true;
+	return false;
+}
+
+#define TRACK_MAX	64u	/* sps of one frame handled per write */
+
+void track_write(struct shadow *s, gpa_t gpa, unsigned bytes, uint64_t new_val,
 		 bool count_flood)
 {
 	gfn_t gfn = gpa >> PAGE_SHIFT;
-	unsigned idx = (unsigned)((gpa & (PAGE_SIZE - 1)) / 8);
-	struct sp *sp, *next;
+	unsigned idx = (unsigned)((gpa & (PAGE_SIZE - 1)) / 8), n = 0, i;
+	struct sp *sps[TRACK_MAX], *sp;
 
-	for (sp = sp_bucket(s, gfn); sp; sp = next) {
-		next = sp->hash_next;
-		if (sp->gfn != gfn || sp->role.direct)
+	/* Zapping one sp can free others of the chain (unsync leaves below
+	 * it): take the list first, check each is still there. */
+	for (sp = sp_bucket(s, gfn); sp && n < TRACK_MAX; sp = sp->hash_next)
+		if (sp->gfn == gfn && !sp->role.direct)
+			sps[n++] = sp;
+	for (i = 0; i < n; i++) {
+		sp = sps[i];
+		if (i && !sp_alive(s, gfn, sp))
 			continue;
-		/* A guest table rewritten again and again without being used
-		 * for a translation has become something else: unshadow it. */
-		if (count_flood && flooded(s, sp)) {
+		/* A guest table written misaligned, or rewritten again and
+		 * again without being used for a translation, has become
+		 * something else: unshadow it. */
+		if (count_flood && (misaligned(gpa, bytes) || flooded(s, sp))) {
+			s->work->flood_zaps++;
 			zap_sp(s, sp);
 			continue;
 		}
-		if (old == new_val || (s->debug & SHADOW_DEBUG_NO_TRACE_ZAP))
+		if (s->debug & SHADOW_DEBUG_NO_TRACE_ZAP)
 			continue;
+		/* As KVM: the spte goes even when the value is unchanged. */
+		if (new_val && sp->role.level > LEVEL_4K)
+			s->work->pde_zapped++;
 		zap_spte(s, sp, idx);
 	}
 }
@@ -249,15 +333,14 @@ static void emulate_store(struct shadow *s, gpa_t gpa, const struct mmu_fault *f
 {
 	gpa_t q = gpa & ~(gpa_t)7;
 	uint8_t *p = s->m->hmem.base + guest_hpa(s, q);
-	uint64_t old, new_val;
+	uint64_t new_val;
 
-	memcpy(&old, p, 8);
 	memcpy(p + (gpa - q), &f->store_val, f->size);
 	memcpy(&new_val, p, 8);
 	s->work->handler_writes++;
 	hmem_ref(&s->m->hmem, (hpa_t)(p - s->m->hmem.base), HREF_VMM);
 	if (gfn_shadowed(s, gpa >> PAGE_SHIFT))
-		track_write(s, q, old, new_val, true);
+		track_write(s, gpa, f->size, new_val, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -278,7 +361,7 @@ static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 	};
 	enum walk_result res;
 	gpa_t base;
-	bool writable;
+	bool writable, spurious;
 
 	f->exited = true;
 	f->exit_reason = EXIT_REASON_EXCEPTION_NMI;
@@ -290,6 +373,11 @@ static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 	if (res == WALK_FAULT) {
 		f->exit_kind = MMU_EXIT_TRUE;
 		f->error_code = gw.error_code;
+		/* A protection fault: KVM drops what its TLB (here: an unsync
+		 * sp's spte on the path) may hold for va before injecting
+		 * (kvm_inject_emulated_page_fault). */
+		if ((gw.error_code & PFERR_P) && !(gw.error_code & PFERR_RSVD))
+			invalidate_addr(s, s->roots[0], f->va);
 		return MMU_FAULT;
 	}
 	BUG_ON(res != WALK_OK, "guest memory cannot abort a walk");
@@ -312,7 +400,7 @@ static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 
 	s->seq++;
 	make_room(s, m->mode.levels + 1u);
-	if (fetch(s, &gw, &writable) < 0) {
+	if (fetch(s, &gw, &writable, &spurious) < 0) {
 		f->stop = "shadow: out of VMM memory for shadow tables";
 		return MMU_STOP;
 	}
@@ -323,6 +411,7 @@ static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 		return MMU_EMULATED;
 	}
 	f->exit_kind = MMU_EXIT_HIDDEN;
+	f->work.spurious = spurious;
 	return MMU_EXIT;
 }
 

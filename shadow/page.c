@@ -91,6 +91,7 @@ void flush_if_needed(struct shadow *s)
 	if (s->need_flush) {
 		tlb_flush_vpid(&s->m->tlb, TC_CTX_VPID(s->m->tlb.ctx));
 		s->need_flush = false;
+		s->work->tlb_flush = 1;
 	}
 }
 
@@ -434,6 +435,7 @@ struct sp *sp_get(struct shadow *s, gfn_t gfn, union sp_role role)
 		return NULL;
 	sp = calloc(1, sizeof(*sp));
 	BUG_ON(!sp, "out of host memory for a shadow page");
+	s->work->sp_created++;
 	sp->table = hpa;
 	sp->gfn = gfn;
 	sp->role = role;
@@ -449,10 +451,41 @@ struct sp *sp_get(struct shadow *s, gfn_t gfn, union sp_role role)
 	return sp;
 }
 
+/*
+ * Zapping a non-leaf sp zaps the unsync leaf sps below it first (KVM's
+ * mmu_zap_unsync_children): once unlinked they could not be found by a
+ * sync walk from a root, yet their frames are writable.
+ */
+static void zap_unsync_below(struct shadow *s, struct sp *sp)
+{
+	unsigned idx;
+
+	if (sp->role.level == LEVEL_4K)
+		return;
+	for (idx = 0; idx < SPTES_PER_PAGE; idx++) {
+		uint64_t spte;
+		struct sp *child;
+
+		if (!((sp->unsync_bitmap[idx / 64] >> (idx % 64)) & 1))
+			continue;
+		spte = spte_read(s, sp_sptep(sp, idx));
+		child = sp_of(s, spte & PTE_ADDR_MASK);
+		if (child->unsync_children)
+			zap_unsync_below(s, child);
+		if (child->unsync)
+			zap_sp(s, child);
+	}
+}
+
 void zap_sp(struct shadow *s, struct sp *sp)
 {
 	unsigned i;
 
+	s->work->sp_zapped++;
+	if (s->zap_unsync)
+		zap_unsync_below(s, sp);
+	if (sp->unsync)
+		s->work->resyncs++;	/* no longer unsync: gone */
 	for (i = 0; i < SPTES_PER_PAGE; i++)
 		zap_spte(s, sp, i);
 	while (sp->parents.n) {

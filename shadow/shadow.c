@@ -53,6 +53,8 @@ static int shadow_init(struct mmu *m)
 	s->unsync_ok = m->params[SHADOW_P_UNSYNC] != 0;
 	s->flood_limit = m->params[SHADOW_P_FLOOD] ? (unsigned)m->params[SHADOW_P_FLOOD]
 						  : SHADOW_DEF_FLOOD;
+	s->prefetch = m->params[SHADOW_P_PREFETCH] != 0;
+	s->zap_unsync = m->params[SHADOW_P_ZAP_UNSYNC] != 0;
 	s->debug = m->params[SHADOW_P_DEBUG];
 	shadow_mem_init(s);
 	r = shadow_pages_init(s);
@@ -85,7 +87,7 @@ static enum mmu_result shadow_phys(struct mmu *m, struct mmu_fault *f)
 	}
 	if ((f->access & ACC_WRITE) && gfn_shadowed(s, gpa >> PAGE_SHIFT)) {
 		/* old != new: the new value is not known yet, so zap */
-		track_write(s, gpa & ~(gpa_t)7, 0, 1, false);
+		track_write(s, gpa & ~(gpa_t)7, 8, 1, false);
 		flush_if_needed(s);
 	}
 	f->hpa = guest_hpa(s, gpa) & PAGE_MASK;
@@ -113,11 +115,16 @@ hpa_t shadow_p2m_lookup(const struct mmu *m, gpa_t gpa, bool *backed)
 static void shadow_report(const struct mmu *m, struct mmu_report *out)
 {
 	const struct shadow *s = m->priv;
+	unsigned l;
+	uint64_t r;
 
 	out->shadow_pages_peak = s->pages_peak;
 	out->shadow_pages = s->pages;
 	out->shadow_root_hits = s->root_hits;
 	out->host_pages_backed = s->p2m.backed;
+	for (l = LEVEL_4K; l <= LEVEL_1G; l++)
+		for (r = 0; r < s->nregions[l]; r++)
+			out->leaf_pages[l - LEVEL_4K] += s->rmap[l][r].n;
 }
 
 /* --param keys, in the order of the SHADOW_P_* indices (shadow.h). */
@@ -130,7 +137,11 @@ static const struct param_spec shadow_params[] = {
 		"CR3 root cache entries, the current root included" },
 	[SHADOW_P_FLOOD] = { "shadow_flood", SHADOW_DEF_FLOOD, 1, 1000,
 		"traced writes to an unused guest table before it is unshadowed" },
-	[SHADOW_P_FLOOD + 1] = { NULL, 0, 0, 0, NULL },
+	[SHADOW_P_PREFETCH] = { "shadow_prefetch", 1, 0, 1,
+		"a 4K fill also fills accessed neighbours in its group of 8 (KVM's pte_prefetch)" },
+	[SHADOW_P_ZAP_UNSYNC] = { "shadow_zap_unsync", 0, 0, 1,
+		"zapping a table zaps the unsync leaf tables below it (upstream KVM: 1)" },
+	[SHADOW_P_ZAP_UNSYNC + 1] = { NULL, 0, 0, 0, NULL },
 };
 
 const struct mmu_ops shadow_mmu_ops = {

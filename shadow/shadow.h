@@ -44,13 +44,25 @@
  *   [SHADOW_P_FLOOD]      shadow_flood: writes to a shadowed guest table
  *                         without a fault using it in between after which
  *                         it is unshadowed. 0: 3 (KVM's figure).
+ *   [SHADOW_P_PREFETCH]   shadow_prefetch: 1 makes a hidden fault that
+ *                         fills a 4K leaf also fill the other entries of
+ *                         its aligned group of 8 whose gptes are present
+ *                         and accessed, up to the first that is not (KVM's
+ *                         FNAME(pte_prefetch)); 0: no prefetch.
+ *   [SHADOW_P_ZAP_UNSYNC] shadow_zap_unsync: 1 makes zapping a non-leaf sp
+ *                         zap the unsync leaf sps below it first, as
+ *                         upstream KVM's mmu_zap_unsync_children; 0 (the
+ *                         default, as this machine's KVM with
+ *                         eager_zap_unsync_children=N) leaves them.
  *   [SHADOW_P_DEBUG]      SHADOW_DEBUG_* bits, for tests only.
  */
 enum {
 	SHADOW_P_PAGES_MAX	= 0,	/* keys: shadow_pages_max, */
 	SHADOW_P_UNSYNC		= 1,	/* shadow_unsync (CLI default 1), */
 	SHADOW_P_ROOTS		= 2,	/* shadow_roots, */
-	SHADOW_P_FLOOD		= 3,	/* shadow_flood */
+	SHADOW_P_FLOOD		= 3,	/* shadow_flood, */
+	SHADOW_P_PREFETCH	= 4,	/* shadow_prefetch (CLI default 1), */
+	SHADOW_P_ZAP_UNSYNC	= 5,	/* shadow_zap_unsync */
 	SHADOW_P_DEBUG		= 7,	/* no key: tests set it directly */
 };
 

@@ -151,6 +151,8 @@ struct shadow {
 	/* parameters */
 	bool		unsync_ok;
 	unsigned	flood_limit;
+	bool		prefetch;
+	bool		zap_unsync;
 	uint64_t	debug;
 
 	/* the handler in progress */
@@ -273,9 +275,10 @@ unsigned gpte_rights(const struct shadow *s, uint64_t gpte);
 uint64_t make_leaf(const struct shadow *s, hpa_t hpa, unsigned level,
 		   unsigned rights, bool writable, bool global);
 
-/* track_write - the guest wrote the 8-byte gpte at gpa from old to new
- * (tracked frame): flooding, then zap the sptes built from it. */
-void track_write(struct shadow *s, gpa_t gpa, uint64_t old, uint64_t new_val,
+/* track_write - the guest wrote `bytes` bytes at gpa of a tracked frame;
+ * the 8-byte gpte holding gpa is now new_val. A misaligned write or a
+ * flood zaps the frame's sps; else the sptes built from the gpte go. */
+void track_write(struct shadow *s, gpa_t gpa, unsigned bytes, uint64_t new_val,
 		 bool count_flood);
 
 /* shadow_mem_init - the walker hooks over guest memory (via the p2m)
@@ -302,6 +305,10 @@ void sync_page(struct shadow *s, struct sp *sp, bool resync);
 /* roots_drop - take sp, a previous (not the current) root, out of the
  * root cache. */
 void roots_drop(struct shadow *s, struct sp *sp);
+
+/* invalidate_addr - KVM's __kvm_mmu_invalidate_addr: on va's path from
+ * root, sync the spte of each unsync sp met. */
+void invalidate_addr(struct shadow *s, struct sp *root, gva_t va);
 
 /* sync_children_of - sync every unsync sp below sp. */
 void sync_children_of(struct shadow *s, struct sp *sp);

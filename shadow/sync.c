@@ -10,8 +10,9 @@
  *
  *   CR3 write   every unsync sp under the new root is synced and goes
  *               back to write-protected (KVM's mmu_sync_roots)
- *   INVLPG va   the one spte for va in an unsync sp is synced; the sp
- *               stays unsync (KVM's invlpg)
+ *   INVLPG va   the one spte for va in an unsync sp is synced, under
+ *               every cached root; the sp stays unsync (KVM's invlpg)
+ *   #PF         a protection fault syncs it likewise, current root only
  *   relink      an unsync sp linked anew is synced (kvm_sync_page),
  *               and every unsync sp below a page linked anew
  */
@@ -38,6 +39,7 @@ bool try_unsync(struct shadow *s, gfn_t gfn)
 	for (sp = sp_bucket(s, gfn); sp; sp = sp->hash_next)
 		if (sp->gfn == gfn && !sp->role.direct && !sp->unsync) {
 			sp->unsync = true;
+			s->work->unsyncs++;
 			s->gfn[gfn].synced--;
 			sp_update_marked(s, sp);
 		}
@@ -55,7 +57,7 @@ static void sync_spte(struct shadow *s, struct sp *sp, unsigned idx)
 	struct mmu *m = s->m;
 	uint64_t spte = spte_read(s, sp_sptep(sp, idx));
 	gpa_t gpa = (sp->gfn << PAGE_SHIFT) + 8 * (gpa_t)idx;
-	uint64_t gpte;
+	uint64_t gpte, v;
 	unsigned rights;
 	gpa_t target;
 	hpa_t hpa;
@@ -77,8 +79,17 @@ static void sync_spte(struct shadow *s, struct sp *sp, unsigned idx)
 		return;
 	}
 	rights = (sp->role.access | RIGHT_R) & gpte_rights(s, gpte);
-	w = (spte & PTE_W) && (rights & RIGHT_W) && (gpte & PTE_D);
-	set_leaf(s, sp, idx, make_leaf(s, hpa, LEVEL_4K, rights, w, (gpte & PTE_G) != 0));
+	/* As KVM's sync_spte (make_spte while synchronizing): writable if
+	 * the gpte allows it and is dirty, and the spte was, or no sp
+	 * shadows the frame (a sync never makes a page unsync). */
+	w = (rights & RIGHT_W) && (gpte & PTE_D) &&
+	    ((spte & PTE_W) || !gfn_shadowed(s, target >> PAGE_SHIFT));
+	v = make_leaf(s, hpa, LEVEL_4K, rights, w, (gpte & PTE_G) != 0);
+	/* Rights unchanged: the spte stays as it is, A included (a
+	 * prefetched spte the hardware has not used has none), as KVM. */
+	if (((v ^ spte) & ~PTE_A) == 0)
+		return;
+	set_leaf(s, sp, idx, v);
 }
 
 void sync_page(struct shadow *s, struct sp *sp, bool resync)
@@ -87,6 +98,7 @@ void sync_page(struct shadow *s, struct sp *sp, bool resync)
 
 	if (resync) {
 		sp->unsync = false;
+		s->work->resyncs++;
 		if (s->gfn[sp->gfn].synced++ == 0)
 			write_protect(s, sp->gfn);
 		sp_update_marked(s, sp);
@@ -221,6 +233,7 @@ enum mmu_result shadow_write_cr3(struct mmu *m, struct mmu_fault *f)
 	f->exit_reason = EXIT_REASON_CR_ACCESS;
 	f->exit_kind = MMU_EXIT_PLAIN;
 	f->exit_qual = 3;		/* MOV to CR3 from RAX */
+	f->work.tlb_flush = 1;		/* a CR3 load flushes (PCID 0) */
 	s->seq++;
 	if (load_root(s, cr3_gfn(m), root_role(s), &hit) < 0) {
 		f->stop = "shadow: out of VMM memory for a shadow root";
@@ -234,24 +247,15 @@ enum mmu_result shadow_write_cr3(struct mmu *m, struct mmu_fault *f)
 	return MMU_EXIT;
 }
 
-enum mmu_result shadow_invlpg(struct mmu *m, struct mmu_fault *f)
+void invalidate_addr(struct shadow *s, struct sp *root, gva_t va)
 {
-	struct shadow *s = m->priv;
-	struct sp *sp;
+	struct sp *sp = root;
 	unsigned l;
 
-	s->work = &f->work;
-	f->exited = true;
-	f->exit_reason = EXIT_REASON_INVLPG;
-	f->exit_kind = MMU_EXIT_PLAIN;
-	f->exit_qual = f->va;
-	if (!(m->sregs.cr0 & CR0_PG) || ensure_root(s) < 0)
-		goto out;
 	/* Sptes of synced sps follow the guest through write protection;
 	 * only an unsync leaf needs the guest's entry read again. */
-	sp = s->roots[0];
 	for (l = sp->role.level; l >= LEVEL_4K; l--) {
-		unsigned idx = (unsigned)WALK_INDEX(f->va, l);
+		unsigned idx = (unsigned)WALK_INDEX(va, l);
 		uint64_t spte = spte_read(s, sp_sptep(sp, idx));
 
 		if (!(spte & PTE_P))
@@ -265,6 +269,23 @@ enum mmu_result shadow_invlpg(struct mmu *m, struct mmu_fault *f)
 		if (!sp->marked)
 			break;
 	}
+}
+
+enum mmu_result shadow_invlpg(struct mmu *m, struct mmu_fault *f)
+{
+	struct shadow *s = m->priv;
+	unsigned i;
+
+	s->work = &f->work;
+	f->exited = true;
+	f->exit_reason = EXIT_REASON_INVLPG;
+	f->exit_kind = MMU_EXIT_PLAIN;
+	f->exit_qual = f->va;
+	if (!(m->sregs.cr0 & CR0_PG) || ensure_root(s) < 0)
+		goto out;
+	/* Every cached root, as KVM's kvm_mmu_invlpg (KVM_MMU_ROOTS_ALL). */
+	for (i = 0; i < s->nroots; i++)
+		invalidate_addr(s, s->roots[i], f->va);
 out:
 	flush_if_needed(s);
 	s->work = &s->scratch;

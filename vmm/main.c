@@ -54,7 +54,7 @@ struct opts {
 	uint64_t		guest_mem;
 	int			numa_node;
 	unsigned		jobs;		/* 0: one per online CPU */
-	enum { FMT_CSV, FMT_JSON } format;
+	enum { FMT_CSV, FMT_JSON, FMT_KVM_STAT } format;
 	bool			quiet;		/* no per-cell report on stderr */
 };
 
@@ -168,8 +168,9 @@ static void print_help(void)
 	     "  --numa-node=N       bind guest RAM to NUMA node N (libnuma)\n"
 	     "  --jobs=N            run grid cells on N threads (default: one per CPU);\n"
 	     "                      rows always come out in grid order\n"
-	     "  --format=FMT        csv (default) or json (an array of objects keyed by\n"
-	     "                      the CSV column names)\n"
+	     "  --format=FMT        csv (default), json (an array of objects keyed by\n"
+	     "                      the CSV column names), or kvm-stat (KVM's statistics\n"
+	     "                      as `kvm_stat -1` prints them)\n"
 	     "  --quiet             no per-cell report on stderr (errors still go there)\n"
 	     "  --list              list MMUs, workloads with their parameters, CPU profiles\n"
 	     "  --help              this text\n"
@@ -365,8 +366,11 @@ static void parse_args(struct opts *o, int argc, char **argv)
 				o->format = FMT_CSV;
 			else if (strcmp(optarg, "json") == 0)
 				o->format = FMT_JSON;
+			else if (strcmp(optarg, "kvm-stat") == 0)
+				o->format = FMT_KVM_STAT;
 			else
-				usage_error("--format: unknown format '%s' (csv, json)", optarg);
+				usage_error("--format: unknown format '%s' (csv, json, kvm-stat)",
+					    optarg);
 			break;
 		case OPT_QUIET: o->quiet = true; break;
 		case OPT_LIST: print_list(); exit(0);
@@ -692,10 +696,18 @@ int main(int argc, char **argv)
 					level_or_dash(c->host_pages), c->prof->name, g.err[k]);
 				status = EXIT_VMSTOP;
 			} else {
-				if (o.format == FMT_CSV)
+				if (o.format == FMT_CSV) {
 					report_csv_row(stdout, &g.row[k]);
-				else
+				} else if (o.format == FMT_KVM_STAT) {
+					if (g.n > 1)
+						printf("%s# %s mmu=%s pages=%s cpu=%s\n",
+						       any ? "\n" : "", c->wl->name,
+						       c->mmu->name, level_name(c->pages),
+						       c->prof->name);
+					report_kvm_stat(stdout, &g.row[k]);
+				} else {
 					report_json_row(stdout, &g.row[k], !any);
+				}
 				any = true;
 				if (!o.quiet)
 					report_summary(stderr, &g.row[k]);

@@ -159,6 +159,82 @@ static void row_fields(const struct row *r, struct fields *fs)
 	C("cycles_store", r->cyc.store);
 	C("cycles_pf", r->cyc.pf);
 	C("cycles_syscall", r->cyc.syscall);
+	/* KVM's statistics, counted as KVM counts them (docs/kvm-stats.md): */
+	for (i = 0; i < KVM_NR_STATS; i++) {
+		snprintf(name, sizeof(name), "kvm_%s", kvm_stat_names[i]);
+		U(name, kvm_stat_value(r, (unsigned)i));
+	}
+}
+
+/* kvm_stat_value - statistic i of kvm_stat_names, for row r. */
+uint64_t kvm_stat_value(const struct row *r, unsigned i)
+{
+	const struct vcpu_stats *s = &r->st;
+
+	switch (i) {
+	case KVM_EXITS:		return total_exits(s);
+	/* Every #PF exit (shadow) or EPT violation goes to KVM's MMU. */
+	case KVM_PF_TAKEN:	return s->exits[EXIT_REASON_EXCEPTION_NMI] +
+				       s->exits[EXIT_REASON_EPT_VIOLATION];
+	/* A fault fixed by a new or changed leaf: a shadow hidden fault
+	 * that changed its leaf, or an EPT violation (it installs one). */
+	case KVM_PF_FIXED:	return s->hidden_faults - s->spurious_faults +
+				       s->exits[EXIT_REASON_EPT_VIOLATION];
+	case KVM_PF_GUEST:	return s->true_faults;
+	case KVM_PF_EMULATE:	return s->trace_faults;
+	case KVM_PF_SPURIOUS:	return s->spurious_faults;
+	case KVM_MMU_FLOODED:	return s->flood_zaps;
+	case KVM_MMU_PDE_ZAPPED: return s->pde_zapped;
+	case KVM_MMU_SHADOW_ZAPPED: return s->shadow_zapped;
+	case KVM_MMU_CACHE_MISS: return s->shadow_created;
+	case KVM_MMU_UNSYNC:	return s->unsync_pages - s->resync_pages;
+	/* Only an intercepted INVLPG reaches KVM (shadow paging). */
+	case KVM_INVLPG:	return s->exits[EXIT_REASON_INVLPG];
+	case KVM_PAGES_4K:	return r->mr.leaf_pages[0];
+	case KVM_PAGES_2M:	return r->mr.leaf_pages[1];
+	case KVM_PAGES_1G:	return r->mr.leaf_pages[2];
+	}
+	return 0;
+}
+
+const char *const kvm_stat_names[KVM_NR_STATS] = {
+	[KVM_EXITS] = "exits",
+	[KVM_PF_TAKEN] = "pf_taken",
+	[KVM_PF_FIXED] = "pf_fixed",
+	[KVM_PF_GUEST] = "pf_guest",
+	[KVM_PF_EMULATE] = "pf_emulate",
+	[KVM_PF_SPURIOUS] = "pf_spurious",
+	[KVM_MMU_FLOODED] = "mmu_flooded",
+	[KVM_MMU_PDE_ZAPPED] = "mmu_pde_zapped",
+	[KVM_MMU_SHADOW_ZAPPED] = "mmu_shadow_zapped",
+	[KVM_MMU_CACHE_MISS] = "mmu_cache_miss",
+	[KVM_MMU_UNSYNC] = "mmu_unsync",
+	[KVM_INVLPG] = "invlpg",
+	[KVM_PAGES_4K] = "pages_4k",
+	[KVM_PAGES_2M] = "pages_2m",
+	[KVM_PAGES_1G] = "pages_1g",
+};
+
+void report_kvm_stat(FILE *f, const struct row *r)
+{
+	unsigned order[KVM_NR_STATS], i, j;
+
+	/* kvm_stat -1 prints its statistics sorted by name. */
+	for (i = 0; i < KVM_NR_STATS; i++)
+		order[i] = i;
+	for (i = 1; i < KVM_NR_STATS; i++)
+		for (j = i; j > 0 && strcmp(kvm_stat_names[order[j - 1]],
+					    kvm_stat_names[order[j]]) > 0; j--) {
+			unsigned t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (i = 0; i < KVM_NR_STATS; i++) {
+		uint64_t v = kvm_stat_value(r, order[i]);
+
+		fprintf(f, "%-42s%10" PRIu64 "%10" PRIu64 "\n", kvm_stat_names[order[i]], v, v);
+	}
 }
 
 void report_csv_header(FILE *f)

@@ -29,7 +29,25 @@ struct row {
 	uint64_t		checksum;
 };
 
-#define REPORT_MAX_FIELDS	96
+#define REPORT_MAX_FIELDS	112
+
+/* KVM's statistics memvirt counts exactly as KVM does (docs/kvm-stats.md);
+ * CSV columns kvm_NAME, in this order, after all earlier columns. */
+enum kvm_stat_id {
+	KVM_EXITS, KVM_PF_TAKEN, KVM_PF_FIXED, KVM_PF_GUEST, KVM_PF_EMULATE,
+	KVM_PF_SPURIOUS, KVM_MMU_FLOODED, KVM_MMU_PDE_ZAPPED, KVM_MMU_SHADOW_ZAPPED,
+	KVM_MMU_CACHE_MISS, KVM_MMU_UNSYNC, KVM_INVLPG, KVM_PAGES_4K, KVM_PAGES_2M,
+	KVM_PAGES_1G, KVM_NR_STATS
+};
+extern const char *const kvm_stat_names[KVM_NR_STATS];
+
+/* kvm_stat_value - KVM statistic `id` for row r. */
+uint64_t kvm_stat_value(const struct row *r, unsigned id);
+
+/* report_kvm_stat - the row as `kvm_stat -1` prints: one line per
+ * statistic, sorted by name: "%-42s%10d%10d" name, value, change over
+ * the interval (the whole run, so the value again). */
+void report_kvm_stat(FILE *f, const struct row *r);
 
 void report_csv_header(FILE *f);
 void report_csv_row(FILE *f, const struct row *r);

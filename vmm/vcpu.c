@@ -101,6 +101,14 @@ static void count_walk_work(struct vcpu *cpu, const struct mmu_work *w)
 	cpu->st.walk_ad_writes += w->walk_ad_writes;
 	cpu->st.psc_hits += w->psc_hits;
 	cpu->st.ntlb_hits += w->ntlb_hits;
+	cpu->st.shadow_created += w->sp_created;
+	cpu->st.shadow_zapped += w->sp_zapped;
+	cpu->st.flood_zaps += w->flood_zaps;
+	cpu->st.unsync_pages += w->unsyncs;
+	cpu->st.resync_pages += w->resyncs;
+	cpu->st.pde_zapped += w->pde_zapped;
+	cpu->st.spurious_faults += w->spurious;
+	cpu->st.vmm_tlb_flushes += w->tlb_flush;
 }
 
 /* Move `size` bytes between host memory at hpa and *val. */

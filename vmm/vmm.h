@@ -123,6 +123,15 @@ struct vcpu_stats {
 	double		exit_cycles[VMM_NR_EXIT_REASONS];	/* each exit's price */
 	core_time	stack[CORE_NR];		/* the core model's cycle stack, in
 						 * ticks (set by vcpu_finish) */
+	/* shadow page cache events, from struct mmu_work (appended) */
+	uint64_t	shadow_created;		/* shadow pages created */
+	uint64_t	shadow_zapped;		/* shadow pages zapped */
+	uint64_t	flood_zaps;		/* of those, for write floods / misaligned writes */
+	uint64_t	unsync_pages;		/* shadow pages gone unsync */
+	uint64_t	resync_pages;		/* unsync shadow pages synced or zapped */
+	uint64_t	pde_zapped;		/* non-leaf sptes zapped by guest writes */
+	uint64_t	spurious_faults;	/* hidden faults that changed no leaf spte */
+	uint64_t	vmm_tlb_flushes;	/* VM entries the VMM flushed the TLB for */
 };
 
 /*
