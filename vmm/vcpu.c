@@ -54,6 +54,8 @@ void vcpu_count_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
 	case MMU_EXIT_PLAIN:	break;
 	}
 	cpu->st.exit_cycles[reason] += c->exit_roundtrip + handler;
+	vmm_exit_sample(&cpu->st.exit_dist[reason], cpu->st.exits[reason] == 1,
+			c->exit_roundtrip + handler);
 	cpu->st.handler_reads += work->handler_reads;
 	cpu->st.handler_writes += work->handler_writes;
 	/* Without VPID tagging every VM entry starts with an empty TLB. */
@@ -217,6 +219,7 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		switch (r) {
 		case MMU_OK:
 			cpu->st.walks++;
+			vmm_walk_sample(cpu->st.walk_hist, f.work.walk_reads + f.work.walk_ad_writes);
 			cpu->st.accesses++;
 			cpu->st.dtlb_misses++;
 			if (f.unbacked) {
@@ -233,6 +236,7 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 			return;
 		case MMU_FAULT:
 			cpu->st.walks++;
+			vmm_walk_sample(cpu->st.walk_hist, f.work.walk_reads + f.work.walk_ad_writes);
 			if (f.exited)
 				vcpu_count_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			/* A #PF invalidates the TLB entries and the paging-structure

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "dist.h"
 #include "mmu.h"
 #include "walker.h"
 
@@ -65,7 +66,9 @@ int profile_load(struct profile *p, const char *path, char *err, size_t errlen);
  */
 int profile_find(struct profile *p, const char *name, char *err, size_t errlen);
 
-/* profile_dir - the directory profile_find searches. */
+/* profile_dir - the directory profile_find searches: $MEMVIRT_PROFILES,
+ * else the source tree's profiles/ when running from the build tree,
+ * else the installed DATADIR/memvirt/profiles. */
 const char *profile_dir(void);
 
 /*
@@ -110,6 +113,8 @@ struct vcpu_stats {
 	uint64_t	trace_faults;		/* shadow: exits for guest table writes */
 	uint64_t	exits[VMM_NR_EXIT_REASONS];
 	double		exit_cycles[VMM_NR_EXIT_REASONS];
+	struct vmm_exit_dist exit_dist[VMM_NR_EXIT_REASONS];	/* per-exit spread (dist.h) */
+	uint64_t	walk_hist[VMM_WALK_HIST_MAX + 1];	/* walks by references made */
 };
 
 /* Where the modeled cycles went; the categories add up to total. */
