@@ -739,6 +739,22 @@ static void print_cells(const struct opts *o, const struct grid *g)
 	}
 }
 
+/* Free what parse_args and grid_build took. */
+static void release(struct opts *o, struct grid *g)
+{
+	unsigned i;
+
+	for (i = 0; i < o->n_cpu; i++) {
+		free(o->cpu[i]);
+		free(o->cpu_arg[i]);
+	}
+	free(g->cell);
+	free(g->row);
+	free(g->err);
+	free(g->rc);
+	free(g->done);
+}
+
 /* --cell=N: keep cell N of the grid alone (it keeps its index). */
 static void grid_select(struct grid *g, long n)
 {
@@ -766,6 +782,7 @@ int main(int argc, char **argv)
 		check_cell(&o, &g.cell[i]);
 	if (o.list_cells) {
 		print_cells(&o, &g);
+		release(&o, &g);
 		return 0;
 	}
 	if (o.cell >= 0)
@@ -833,14 +850,6 @@ int main(int argc, char **argv)
 		pthread_join(tid[i], NULL);
 	if (o.format == FMT_JSON)
 		report_json_end(stdout, any);
-	for (i = 0; i < o.n_cpu; i++) {
-		free(o.cpu[i]);
-		free(o.cpu_arg[i]);
-	}
-	free(g.cell);
-	free(g.row);
-	free(g.err);
-	free(g.rc);
-	free(g.done);
+	release(&o, &g);
 	return status;
 }

@@ -19,7 +19,7 @@ def check(ok, what):
 
 def rows(text):
     r = list(csv.reader(io.StringIO(text)))
-    return r[0], r[1:]
+    return (r[0], r[1:]) if r else ([], [])
 
 
 def strip_wall(header, body):
