@@ -717,6 +717,25 @@ static void print_cell_params(const struct opts *o, const struct cell *c)
 	}
 }
 
+/* s as one shell word: as is when it is plain, else in single quotes. */
+static void print_shell_word(const char *s)
+{
+	const char *p;
+
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789-_./=,:+@%") == strlen(s)) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('\'');
+	for (p = s; *p; p++)
+		if (*p == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*p);
+	putchar('\'');
+}
+
 /* --list-cells: one line per cell, "INDEX<TAB>ARGS", ARGS running that
  * cell alone (its CSV row then says cell 0: a sweep runs --cell=INDEX). */
 static void print_cells(const struct opts *o, const struct grid *g)
@@ -726,8 +745,10 @@ static void print_cells(const struct opts *o, const struct grid *g)
 	for (i = 0; i < g->n; i++) {
 		const struct cell *c = &g->cell[i];
 
-		printf("%u\t--cpu=%s --workload=%s --mmu=%s --pages=%s", c->index,
-		       o->cpu_arg[c->icpu], c->wl->name, c->mmu->name, level_name(c->pages));
+		printf("%u\t--cpu=", c->index);
+		print_shell_word(o->cpu_arg[c->icpu]);
+		printf(" --workload=%s --mmu=%s --pages=%s", c->wl->name, c->mmu->name,
+		       level_name(c->pages));
 		if (c->host_pages && o->n_host_pages)
 			printf(" --host-pages=%s", level_name(c->host_pages));
 		if (o->guest_mem != 256 * MiB)
