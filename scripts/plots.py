@@ -116,9 +116,12 @@ def clustered(name, title, ylabel, groups, series, table, log=None, extra=""):
     top = max(v for v in values if v is not None)
     if log:
         pos = [v for v in values if v is not None and v > 0]
-        lo = 10 ** math.floor(math.log10(min(pos)))
-        yr = f"set logscale y\nset yrange [{lo}:{top * 30}]\nset format y '%g'\n"
+        # at least half a decade under the smallest bar, so that it shows
+        lo = 10 ** math.floor(math.log10(min(pos)) - 0.5)
+        yr = f"set logscale y\nset yrange [{lo:g}:{top * 30:g}]\nset format y '%g'\n"
         ylabel += " (log scale)"
+        if any(v is not None and v <= 0 for v in values):
+            title += " (no bar: zero)"
     else:
         yr = f"set yrange [0:{top * 1.15 if top > 0 else 1}]\n"
     gnuplot(name, COMMON + f"""
@@ -149,7 +152,8 @@ for cpu in cpus:
               log=False)
     clustered(f"dtlb-{cpu}", f"dTLB miss rate: data accesses that needed a page walk ({cpu})",
               "misses per 100 data accesses", workloads, names,
-              per_workload(lambda r, wl: 100 * float(r["dtlb_miss_rate"])))
+              # dtlb_miss_rate itself, unrounded (the column has 6 decimals)
+              per_workload(lambda r, wl: 100 * float(r["dtlb_misses"]) / max(1.0, float(r["accesses"]))))
 
     # Exits by reason: one group per (workload, config) that exits at all.
     groups, table = [], []
