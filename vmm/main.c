@@ -157,7 +157,7 @@ static _Noreturn void unknown_name(const char *flag, const char *what, const cha
 
 static void print_help(void)
 {
-	puts("usage: vmm [options]\n"
+	puts("Usage: vmm [options]\n"
 	     "Run a guest workload on a modeled MMU and print where the time goes.\n"
 	     "Comma lists run the whole grid; CSV (one row per cell) goes to stdout,\n"
 	     "a readable report of each cell (time by category, exits by reason as\n"
