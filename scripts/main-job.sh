@@ -20,4 +20,4 @@ MEMVIRT_PROFILES=$PWD/profiles build-release/bin/vmm --cpu="$cpus" \
 	> results/memvirt.csv.tmp 2> results/report.txt
 mv results/memvirt.csv.tmp results/memvirt.csv
 python3 scripts/plots.py results
-echo "main job: done in $(( $(date +%s) - start )) s; results/memvirt.csv, results/*.png, results/report.txt" >&2
+echo "main job: done in $(( $(date +%s) - start )) s; results/memvirt.csv, results/*.{png,svg,pdf}, results/report.txt" >&2

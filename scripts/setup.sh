@@ -4,7 +4,8 @@
 set -euo pipefail
 
 pkgs=(meson ninja-build pkg-config gcc libc6-dev libcriterion-dev libnuma-dev
-      libhugetlbfs-dev linux-libc-dev gnuplot-nox python3)
+      libhugetlbfs-dev linux-libc-dev gnuplot-nox python3
+      help2man parallel bash-completion)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "version.h"
 #include "vmm.h"
 #include "workloads.h"
 
@@ -56,6 +57,13 @@ struct opts {
 	unsigned		jobs;		/* 0: one per online CPU */
 	enum { FMT_CSV, FMT_JSON, FMT_KVM_STAT } format;
 	bool			quiet;		/* no per-cell report on stderr */
+	/* sweeps and reports (issue 16) */
+	char			*cpu_arg[MAX_LIST];	/* --cpu items as given */
+	bool			report_perf;	/* --report=perf */
+	enum report_sort	sort;		/* --sort=sample|time */
+	bool			list_cells;	/* --list-cells: print the grid, run nothing */
+	bool			no_header;	/* --no-header: CSV rows only */
+	long			cell;		/* --cell=N: run cell N alone; -1: all */
 };
 
 static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -149,7 +157,7 @@ static _Noreturn void unknown_name(const char *flag, const char *what, const cha
 
 static void print_help(void)
 {
-	puts("usage: vmm [options]\n"
+	puts("Usage: vmm [options]\n"
 	     "Run a guest workload on a modeled MMU and print where the time goes.\n"
 	     "Comma lists run the whole grid; CSV (one row per cell) goes to stdout,\n"
 	     "a readable report of each cell (time by category, exits by reason as\n"
@@ -172,11 +180,29 @@ static void print_help(void)
 	     "                      the CSV column names), or kvm-stat (KVM's statistics\n"
 	     "                      as `kvm_stat -1` prints them)\n"
 	     "  --quiet             no per-cell report on stderr (errors still go there)\n"
+	     "  --report=KIND       the stderr report: summary (default), or perf: exits as\n"
+	     "                      `perf kvm stat report` prints them, exactly\n"
+	     "  --sort=KEY          perf report order: sample (default) or time\n"
+	     "  --list-cells        print the grid's cells, one a line: its index, a tab,\n"
+	     "                      and the arguments that run it alone; run nothing\n"
+	     "  --cell=N            run cell N of the grid alone (the CSV's cell column\n"
+	     "                      says N), as a sweep's job does: see scripts/sweep.sh\n"
+	     "  --no-header         CSV rows without the header line\n"
 	     "  --list              list MMUs, workloads with their parameters, CPU profiles\n"
+	     "  --version           the version, and the git commit when built from a checkout\n"
 	     "  --help              this text\n"
 	     "\n"
 	     "Exit status: 0 success, 1 a VM stopped (guest crash), 2 bad input.\n"
 	     "Environment: MEMVIRT_PROFILES overrides the profiles directory.");
+}
+
+/* --version: the project's version; the git commit when built from a
+ * checkout (bin/version.h, written by meson's vcs_tag). */
+static void print_version(void)
+{
+	printf("vmm (memvirt) %s\n", MEMVIRT_VERSION);
+	if (MEMVIRT_GIT_DESCRIBE[0] != '\0')
+		printf("git %s\n", MEMVIRT_GIT_DESCRIBE);
 }
 
 static void print_params(const struct param_spec *p)
@@ -300,7 +326,8 @@ static void parse_param(struct opts *o, const char *arg)
 enum { VP_PCID, VP_CACHE_MODEL, VP_VPID };
 
 enum { OPT_MMU = 1000, OPT_PAGES, OPT_HOST_PAGES, OPT_WORKLOAD, OPT_CPU, OPT_PARAM,
-       OPT_GUEST_MEM, OPT_NUMA, OPT_JOBS, OPT_FORMAT, OPT_QUIET, OPT_LIST, OPT_HELP };
+       OPT_GUEST_MEM, OPT_NUMA, OPT_JOBS, OPT_FORMAT, OPT_QUIET, OPT_LIST, OPT_HELP,
+       OPT_VERSION, OPT_REPORT, OPT_SORT, OPT_LIST_CELLS, OPT_CELL, OPT_NO_HEADER };
 
 static void parse_args(struct opts *o, int argc, char **argv)
 {
@@ -318,6 +345,12 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "list-cells", no_argument, NULL, OPT_LIST_CELLS },
+		{ "cell", required_argument, NULL, OPT_CELL },
+		{ "no-header", no_argument, NULL, OPT_NO_HEADER },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mmu = "native", *pages = "4k", *host = NULL, *wl = "memsweep";
@@ -328,6 +361,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->guest_mem = 256 * MiB;
 	o->numa_node = -1;
+	o->cell = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -376,6 +410,23 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case OPT_LIST: print_list(); exit(0);
 		case 'h':
 		case OPT_HELP: print_help(); exit(0);
+		case OPT_VERSION: print_version(); exit(0);
+		case OPT_REPORT:
+			if (strcmp(optarg, "perf") != 0 && strcmp(optarg, "summary") != 0)
+				usage_error("--report: unknown report '%s' (summary, perf)", optarg);
+			o->report_perf = strcmp(optarg, "perf") == 0;
+			break;
+		case OPT_SORT:
+			if (report_sort_parse(optarg, &o->sort) < 0)
+				usage_error("--sort: unknown key '%s' (sample, time)", optarg);
+			break;
+		case OPT_LIST_CELLS: o->list_cells = true; break;
+		case OPT_NO_HEADER: o->no_header = true; break;
+		case OPT_CELL:
+			if (parse_u64(optarg, &v) < 0 || v > 1000000)
+				usage_error("--cell: malformed cell index '%s'", optarg);
+			o->cell = (long)v;
+			break;
 		case ':':
 			usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -423,6 +474,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			usage_error("out of memory");
 		if (profile_find(o->cpu[o->n_cpu], s, err, sizeof(err)) < 0)
 			usage_error("--cpu: %s", err);
+		o->cpu_arg[o->n_cpu] = strdup(s);
+		if (!o->cpu_arg[o->n_cpu])
+			usage_error("out of memory");
 		o->n_cpu++;
 	});
 	check_params(o);
@@ -435,6 +489,8 @@ struct cell {
 	const struct profile	*prof;
 	unsigned		pages;
 	unsigned		host_pages;	/* 0: no host level (native) */
+	unsigned		index;		/* place in the grid: the CSV's cell */
+	unsigned		icpu;		/* which --cpu item */
 };
 
 static double now_s(void)
@@ -534,6 +590,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 		goto out_vm;
 	r->checksum = c->wl->run(os, param);
 	vcpu_finish(&vm->cpu);
+	r->cell = c->index;
 	r->wall_s = now_s() - t0;
 	r->workload = c->wl->name;
 	r->mmu = c->mmu->name;
@@ -591,7 +648,8 @@ static void grid_build(struct grid *g, const struct opts *o)
 		unsigned nh = (native || !o->n_host_pages) ? 1 : o->n_host_pages;
 
 		for (ih = 0; ih < nh; ih++) {
-			struct cell c = { o->wl[iw], o->mmu[im], o->cpu[ic], o->pages[ip], 0 };
+			struct cell c = { o->wl[iw], o->mmu[im], o->cpu[ic], o->pages[ip], 0,
+					  g->n, ic };
 
 			if (!native)
 				c.host_pages = o->n_host_pages ? o->host_pages[ih] : o->pages[ip];
@@ -649,6 +707,90 @@ static void progress(const struct grid *g, double t0, bool tty)
 	fflush(stderr);
 }
 
+/* Print --param key=v for every given parameter that applies to cell c
+ * (a single-cell run rejects keys no selected workload or MMU knows). */
+static void print_cell_params(const struct opts *o, const struct cell *c)
+{
+	unsigned i;
+
+	for (i = 0; i < o->n_param; i++) {
+		const char *key = o->param[i].key;
+
+		if (find_param(vmm_params, key) || find_param(c->wl->params, key) ||
+		    (c->mmu->params && find_param(c->mmu->params, key)))
+			printf(" --param %s=%" PRIu64, key, o->param[i].val);
+	}
+}
+
+/* s as one shell word: as is when it is plain, else in single quotes. */
+static void print_shell_word(const char *s)
+{
+	const char *p;
+
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789-_./=,:+@%") == strlen(s)) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('\'');
+	for (p = s; *p; p++)
+		if (*p == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*p);
+	putchar('\'');
+}
+
+/* --list-cells: one line per cell, "INDEX<TAB>ARGS", ARGS running that
+ * cell alone (its CSV row then says cell 0: a sweep runs --cell=INDEX). */
+static void print_cells(const struct opts *o, const struct grid *g)
+{
+	unsigned i;
+
+	for (i = 0; i < g->n; i++) {
+		const struct cell *c = &g->cell[i];
+
+		printf("%u\t--cpu=", c->index);
+		print_shell_word(o->cpu_arg[c->icpu]);
+		printf(" --workload=%s --mmu=%s --pages=%s", c->wl->name, c->mmu->name,
+		       level_name(c->pages));
+		if (c->host_pages && o->n_host_pages)
+			printf(" --host-pages=%s", level_name(c->host_pages));
+		if (o->guest_mem != 256 * MiB)
+			printf(" --guest-mem=%" PRIu64, o->guest_mem);
+		if (o->numa_node >= 0)
+			printf(" --numa-node=%d", o->numa_node);
+		print_cell_params(o, c);
+		putchar('\n');
+	}
+}
+
+/* Free what parse_args and grid_build took. */
+static void release(struct opts *o, struct grid *g)
+{
+	unsigned i;
+
+	for (i = 0; i < o->n_cpu; i++) {
+		free(o->cpu[i]);
+		free(o->cpu_arg[i]);
+	}
+	free(g->cell);
+	free(g->row);
+	free(g->err);
+	free(g->rc);
+	free(g->done);
+}
+
+/* --cell=N: keep cell N of the grid alone (it keeps its index). */
+static void grid_select(struct grid *g, long n)
+{
+	if (n >= (long)g->n)
+		usage_error("--cell=%ld: the grid has %u cells (0..%u; see --list-cells)", n,
+			    g->n, g->n - 1);
+	g->cell[0] = g->cell[n];
+	g->n = 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -664,13 +806,20 @@ int main(int argc, char **argv)
 	/* Validate the whole grid before running any of it. */
 	for (i = 0; i < g.n; i++)
 		check_cell(&o, &g.cell[i]);
+	if (o.list_cells) {
+		print_cells(&o, &g);
+		release(&o, &g);
+		return 0;
+	}
+	if (o.cell >= 0)
+		grid_select(&g, o.cell);
 
 	jobs = o.jobs ? o.jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	if (jobs < 1)
 		jobs = 1;
 	if (jobs > g.n)
 		jobs = g.n;
-	if (o.format == FMT_CSV)
+	if (o.format == FMT_CSV && !o.no_header)
 		report_csv_header(stdout);
 	for (i = 0; i < jobs; i++)
 		if (pthread_create(&tid[i], NULL, grid_worker, &g) != 0)
@@ -709,7 +858,9 @@ int main(int argc, char **argv)
 					report_json_row(stdout, &g.row[k], !any);
 				}
 				any = true;
-				if (!o.quiet)
+				if (!o.quiet && o.report_perf)
+					report_perf(stderr, &g.row[k], o.sort);
+				else if (!o.quiet)
 					report_summary(stderr, &g.row[k]);
 			}
 			pthread_mutex_lock(&g.lock);
@@ -733,12 +884,6 @@ int main(int argc, char **argv)
 		pthread_join(tid[i], NULL);
 	if (o.format == FMT_JSON)
 		report_json_end(stdout, any);
-	for (i = 0; i < o.n_cpu; i++)
-		free(o.cpu[i]);
-	free(g.cell);
-	free(g.row);
-	free(g.err);
-	free(g.rc);
-	free(g.done);
+	release(&o, &g);
 	return status;
 }

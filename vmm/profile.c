@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -874,11 +875,55 @@ out:
 	return r;
 }
 
+static char default_dir[4096];
+static pthread_once_t default_dir_once = PTHREAD_ONCE_INIT;
+
+/*
+ * The profiles without MEMVIRT_PROFILES: the source tree's when the
+ * running binary lies in the build tree (uninstalled), else the installed
+ * DATADIR/memvirt/profiles, found from the binary's path PREFIX/BINDIR/x
+ * so that a --destdir or moved install works, else the configured one.
+ */
+static void find_default_dir(void)
+{
+	static const char build[] = MEMVIRT_BUILD_ROOT "/", bindir[] = "/" MEMVIRT_BINDIR;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	snprintf(default_dir, sizeof(default_dir), "%s%s%s/memvirt/profiles",
+		 MEMVIRT_DATADIR[0] == '/' ? "" : MEMVIRT_PREFIX,
+		 MEMVIRT_DATADIR[0] == '/' ? "" : "/", MEMVIRT_DATADIR);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	if (strncmp(exe, build, sizeof(build) - 1) == 0) {
+		snprintf(default_dir, sizeof(default_dir), "%s", MEMVIRT_SOURCE_ROOT "/profiles");
+		return;
+	}
+	slash = strrchr(exe, '/');
+	if (slash == NULL || MEMVIRT_BINDIR[0] == '/' || MEMVIRT_DATADIR[0] == '/')
+		return;
+	*slash = '\0';
+	n = (ssize_t)strlen(exe) - (ssize_t)(sizeof(bindir) - 1);
+	if (n >= 0 && strcmp(exe + n, bindir) == 0) {
+		char dir[4096 + 64];
+
+		exe[n] = '\0';
+		snprintf(dir, sizeof(dir), "%s/%s/memvirt/profiles", exe, MEMVIRT_DATADIR);
+		if (access(dir, F_OK) == 0 && strlen(dir) < sizeof(default_dir))
+			memcpy(default_dir, dir, strlen(dir) + 1);
+	}
+}
+
 const char *profile_dir(void)
 {
 	const char *dir = getenv("MEMVIRT_PROFILES");
 
-	return dir != NULL && *dir != '\0' ? dir : MEMVIRT_SOURCE_ROOT "/profiles";
+	if (dir != NULL && *dir != '\0')
+		return dir;
+	pthread_once(&default_dir_once, find_default_dir);
+	return default_dir;
 }
 
 /* A profile name: letters, digits, '.', '_', '-', not starting with '.'. */

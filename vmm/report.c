@@ -6,6 +6,7 @@
 #include <asm/vmx.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -77,6 +78,27 @@ static void add(struct fields *fs, bool string, const char *name, const char *fm
 #define S(name, v)	add(fs, true, name, "%s", v)
 #define U(name, v)	add(fs, false, name, "%" PRIu64, (uint64_t)(v))
 #define C(name, v)	add(fs, false, name, "%.0f", (double)(v))
+
+/* walk_refs_hist: walks by references made, "n0;n1;...", entry k for k
+ * references (the last of VMM_WALK_HIST_MAX + 1 is "that many or more"),
+ * trailing zeros dropped; "" when there were no walks. */
+static void walk_hist_field(struct fields *fs, const struct vcpu_stats *s)
+{
+	char buf[sizeof(fs->f[0].val)];
+	size_t len = 0, i, last = 0;
+	bool any = false;
+
+	for (i = 0; i <= VMM_WALK_HIST_MAX; i++)
+		if (s->walk_hist[i]) {
+			last = i;
+			any = true;
+		}
+	buf[0] = '\0';
+	for (i = 0; any && i <= last && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%" PRIu64,
+					i ? ";" : "", s->walk_hist[i]);
+	add(fs, true, "walk_refs_hist", "%s", buf);
+}
 
 /* The row as fields, in column order. Columns are an interface: append
  * new ones, never rename or reorder. */
@@ -164,6 +186,8 @@ static void row_fields(const struct row *r, struct fields *fs)
 		snprintf(name, sizeof(name), "kvm_%s", kvm_stat_names[i]);
 		U(name, kvm_stat_value(r, (unsigned)i));
 	}
+	walk_hist_field(fs, s);
+	U("cell", r->cell);
 }
 
 /* kvm_stat_value - statistic i of kvm_stat_names, for row r. */
@@ -360,4 +384,124 @@ void report_summary(FILE *f, const struct row *r)
 	fprintf(f, "  %18s %10" PRIu64 "  (hidden %" PRIu64 ", true %" PRIu64 ", trace %"
 		PRIu64 " faults)\n", "Total", exits, s->hidden_faults, s->true_faults,
 		s->trace_faults);
+}
+
+int report_sort_parse(const char *s, enum report_sort *out)
+{
+	if (strcmp(s, "sample") == 0)
+		*out = REPORT_SORT_SAMPLE;
+	else if (strcmp(s, "time") == 0)
+		*out = REPORT_SORT_TIME;
+	else
+		return -1;
+	return 0;
+}
+
+/* perf's KVM_EVENT_NAME_LEN (tools/perf/util/kvm-stat.h): the width of
+ * the event name column. */
+#define PERF_EVENT_NAME_LEN	40
+
+struct perf_line {
+	unsigned	reason;
+	uint64_t	n;
+	double		time;		/* cycles, all exits of the reason */
+};
+
+/* Does a come before b? perf sorts biggest first; equal keys keep
+ * exit-reason order here. */
+static bool perf_before(const struct perf_line *a, const struct perf_line *b,
+			enum report_sort sort)
+{
+	if (sort == REPORT_SORT_SAMPLE && a->n != b->n)
+		return a->n > b->n;
+	if (sort == REPORT_SORT_TIME && a->time != b->time)
+		return a->time > b->time;
+	return a->reason < b->reason;
+}
+
+/* Insertion sort: at most VMM_NR_EXIT_REASONS lines. */
+static void perf_sort(struct perf_line *l, unsigned n, enum report_sort sort)
+{
+	unsigned i, j;
+
+	for (i = 1; i < n; i++) {
+		struct perf_line x = l[i];
+
+		for (j = i; j > 0 && perf_before(&x, &l[j - 1], sort); j--)
+			l[j] = l[j - 1];
+		l[j] = x;
+	}
+}
+
+/*
+ * perf's ( +-%7.2f%% ): the standard error of the mean relative to the
+ * mean (tools/perf/util/stat.c stddev_stats(), rel_stddev_stats()):
+ * sqrt(M2 / (n - 1) / n) / mean, 0 with fewer than two samples.
+ */
+static double rel_stddev(uint64_t n, double sum, const struct vmm_exit_dist *d)
+{
+	double dn = (double)n, mean = sum / dn, m2;
+
+	if (n < 2 || mean == 0 || d->min == d->max)
+		return 0.0;
+	m2 = d->sumsq - sum * mean;
+	if (m2 < 0)
+		m2 = 0;
+	return 100.0 * sqrt(m2 / (dn - 1) / dn) / mean;
+}
+
+void report_perf(FILE *f, const struct row *r, enum report_sort sort)
+{
+	const struct vcpu_stats *s = &r->st;
+	const struct cycle_breakdown *c = &r->cyc;
+	struct perf_line lines[VMM_NR_EXIT_REASONS];
+	double us = 1e6 / r->clock_hz, total_time = 0;
+	uint64_t total = 0;
+	unsigned i, n = 0;
+
+	for (i = 0; i < VMM_NR_EXIT_REASONS; i++) {
+		if (!s->exits[i])
+			continue;
+		lines[n++] = (struct perf_line){ i, s->exits[i], s->exit_cycles[i] };
+		total += s->exits[i];
+		total_time += s->exit_cycles[i];
+	}
+	perf_sort(lines, n, sort);
+
+	fprintf(f, "\n%s  mmu=%s pages=%s host-pages=%s cpu=%s cell=%u %s\n",
+		r->workload, r->mmu, r->pages, r->host_pages, r->cpu, r->cell, r->params);
+	fprintf(f, "\n\nAnalyze events for all VMs, all VCPUs:\n\n");
+	fprintf(f, "%*s ", PERF_EVENT_NAME_LEN, "VM-EXIT");
+	fprintf(f, "%10s ", "Samples");
+	fprintf(f, "%9s ", "Samples%");
+	fprintf(f, "%9s ", "Time%");
+	fprintf(f, "%11s ", "Min Time");
+	fprintf(f, "%11s ", "Max Time");
+	fprintf(f, "%16s ", "Avg time");
+	fprintf(f, "\n\n");
+	for (i = 0; i < n; i++) {
+		const struct perf_line *l = &lines[i];
+		const struct vmm_exit_dist *d = &s->exit_dist[l->reason];
+		const char *name = vmm_exit_name(l->reason);
+
+		fprintf(f, "%*s ", PERF_EVENT_NAME_LEN, name ? name : "UNKNOWN");
+		fprintf(f, "%10" PRIu64 " ", l->n);
+		fprintf(f, "%8.2f%% ", pct((double)l->n, (double)total));
+		fprintf(f, "%8.2f%% ", pct(l->time, total_time));
+		fprintf(f, "%9.2fus ", d->min * us);
+		fprintf(f, "%9.2fus ", d->max * us);
+		fprintf(f, "%9.2fus ( +-%7.2f%% )", l->time / (double)l->n * us,
+			rel_stddev(l->n, l->time, d));
+		fprintf(f, "\n");
+	}
+	fprintf(f, "\nTotal Samples:%" PRIu64 ", Total events handled time:%.2fus.\n\n",
+		total, total_time * us);
+	fprintf(f, "Faults: hidden %" PRIu64 ", true %" PRIu64 ", trace %" PRIu64
+		"; guest #PF %" PRIu64 "\n", s->hidden_faults, s->true_faults,
+		s->trace_faults, s->guest_page_faults);
+	fprintf(f, "Time: runtime %.6f s modeled (%.0f cycles): user %.2f%%, kernel %.2f%%, "
+		"data %.2f%%, tlb %.2f%%, walk %.2f%%, exit %.2f%%\n", c->total / r->clock_hz,
+		c->total, pct(c->user, c->total), pct(c->kernel, c->total),
+		pct(c->data, c->total), pct(c->tlb, c->total), pct(c->walk, c->total),
+		pct(c->exit, c->total));
 }

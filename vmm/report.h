@@ -27,9 +27,10 @@ struct row {
 	double			clock_hz;
 	double			wall_s;
 	uint64_t		checksum;
+	unsigned		cell;		/* index of the cell in its grid */
 };
 
-#define REPORT_MAX_FIELDS	112
+#define REPORT_MAX_FIELDS	160
 
 /* KVM's statistics memvirt counts exactly as KVM does (docs/kvm-stats.md);
  * CSV columns kvm_NAME, in this order, after all earlier columns. */
@@ -56,5 +57,23 @@ void report_json_row(FILE *f, const struct row *r, bool first);
 void report_json_end(FILE *f, bool any);
 /* The readable report of one row (stderr). */
 void report_summary(FILE *f, const struct row *r);
+
+/* How report_perf orders exit reasons: perf kvm stat's --sort keys. */
+enum report_sort {
+	REPORT_SORT_SAMPLE,	/* "sample": most exits first */
+	REPORT_SORT_TIME,	/* "time": most total time first */
+};
+
+/* report_sort_parse - "sample" or "time" into *out. 0, or -1 if neither. */
+int report_sort_parse(const char *s, enum report_sort *out);
+
+/*
+ * report_perf - the exits of one row exactly as `perf kvm stat report`
+ * prints them (tools/perf/builtin-kvm.c print_result(): the same header,
+ * column widths, number formats and footer), then the cell, the fault
+ * split and the time breakdown on lines of their own. Min, Max and the
+ * spread are those of the exits' modeled cycles, in microseconds.
+ */
+void report_perf(FILE *f, const struct row *r, enum report_sort sort);
 
 #endif /* MEMVIRT_REPORT_H */

@@ -63,6 +63,7 @@ void vcpu_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
 	/* time: an exit is serialising; its stores drain first */
 	price = vmm_exit_price(cpu->mmu.costs, reason, work);
 	cpu->st.exit_cycles[reason] += price;
+	vmm_exit_sample(&cpu->st.exit_dist[reason], cpu->st.exits[reason] == 1, price);
 	core_serialize(&cpu->core, CORE_EXIT, core_ticks(price), true);
 	/* and back into the guest */
 	vm_entry(cpu);
@@ -282,6 +283,7 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		switch (r) {
 		case MMU_OK:
 			cpu->st.walks++;
+			vmm_walk_sample(cpu->st.walk_hist, f.work.walk_reads + f.work.walk_ad_writes);
 			cpu->st.accesses++;
 			cpu->st.dtlb_misses++;
 			if (f.unbacked) {
@@ -301,6 +303,7 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 			/* The faulting walk, then the fault, at the head of the
 			 * window: nothing overlaps them. */
 			cpu->st.walks++;
+			vmm_walk_sample(cpu->st.walk_hist, f.work.walk_reads + f.work.walk_ad_writes);
 			core_serialize(&cpu->core, CORE_WALK, walk, false);
 			if (f.exited)
 				vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);

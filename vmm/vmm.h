@@ -12,6 +12,7 @@
 
 #include "base.h"
 #include "core.h"
+#include "dist.h"
 #include "mmu.h"
 #include "walker.h"
 
@@ -76,7 +77,9 @@ int profile_load(struct profile *p, const char *path, char *err, size_t errlen);
  */
 int profile_find(struct profile *p, const char *name, char *err, size_t errlen);
 
-/* profile_dir - the directory profile_find searches. */
+/* profile_dir - the directory profile_find searches: $MEMVIRT_PROFILES,
+ * else the source tree's profiles/ when running from the build tree,
+ * else the installed DATADIR/memvirt/profiles. */
 const char *profile_dir(void);
 
 /*
@@ -132,6 +135,8 @@ struct vcpu_stats {
 	uint64_t	pde_zapped;		/* non-leaf sptes zapped by guest writes */
 	uint64_t	spurious_faults;	/* hidden faults that changed no leaf spte */
 	uint64_t	vmm_tlb_flushes;	/* VM entries the VMM flushed the TLB for */
+	struct vmm_exit_dist exit_dist[VMM_NR_EXIT_REASONS];	/* per-exit spread (dist.h) */
+	uint64_t	walk_hist[VMM_WALK_HIST_MAX + 1];	/* walks by references made */
 };
 
 /*
