@@ -53,6 +53,7 @@ int core_init(struct core *c, const struct core_config *cfg)
 	}
 	c->rfos = cfg->store_rfos;
 	c->nmshr = cfg->mshrs;
+	c->mshr_mask = pow2_at_least(cfg->mshrs) - 1;
 	c->nwalkers = cfg->walkers;
 	c->cpi = core_ticks(cfg->cpi);
 	c->window = (core_time)cfg->rob * c->cpi;
@@ -153,30 +154,26 @@ static unsigned earliest(const core_time *t, unsigned n)
 
 /*
  * A line fetch that may start at t: on the first miss buffer to free,
- * which the min-heap keeps at its root; the fetch then holds it until
- * t + lat (replace the root, sift down).
+ * which it then holds until t + lat. The buffers' free times are kept
+ * sorted, oldest first, in a ring: take the first, and insert the new
+ * free time from the back (it is usually the latest, so this is O(1)).
  */
 static core_time miss(struct core *c, core_time t, core_time lat)
 {
-	core_time *h = c->mshr, v;
-	unsigned i = 0, n = c->nmshr;
+	core_time *r = c->mshr, v;
+	unsigned h = c->mshr_head, m = c->mshr_mask, k = c->nmshr - 1;
 
-	if (h[0] > t)
-		t = h[0];
+	if (r[h] > t)
+		t = r[h];
 	v = t + lat;
-	for (;;) {
-		unsigned l = 2 * i + 1, m;
-
-		if (l >= n)
-			break;
-		m = (l + 1 < n && h[l + 1] < h[l]) ? l + 1 : l;
-		if (h[m] >= v)
-			break;
-		h[i] = h[m];
-		i = m;
+	h = (h + 1) & m;
+	c->mshr_head = h;
+	while (k > 0 && r[(h + k - 1) & m] > v) {
+		r[(h + k) & m] = r[(h + k - 1) & m];
+		k--;
 	}
-	h[i] = v;
-	return t + lat;
+	r[(h + k) & m] = v;
+	return v;
 }
 
 void core_access(struct core *c, const struct core_access *a)

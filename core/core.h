@@ -136,9 +136,10 @@ struct core {
 	unsigned	sb_size, sb_mask, rfos;
 
 	/* miss handling */
-	core_time	mshr[CORE_MSHR_MAX];	/* when each is free: a min-heap */
+	core_time	mshr[CORE_MSHR_MAX];	/* when each is free: a ring sorted
+						 * oldest first from mshr_head */
 	core_time	walker[CORE_WALKERS_MAX];
-	unsigned	nmshr, nwalkers;
+	unsigned	nmshr, mshr_head, mshr_mask, nwalkers;
 
 	struct core_rob_entry *rob;
 	unsigned	rob_size;
