@@ -6,12 +6,14 @@
 #include <asm/vmx.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm.h"
@@ -25,6 +27,8 @@
 #define PROFILE_COST_MAX	1e9		/* cycles: anything above is a typo */
 #define PROFILE_ENTRIES_MAX	(1u << 20)	/* entries of one TLB array or cache */
 #define PROFILE_MAX_TOKENS	4		/* ENTRIES WAYS SIZES POLICY */
+#define PROFILE_FILE_MAX	(256 * 1024)	/* bytes of a whole profile */
+#define PROFILE_LINES_MAX	4096		/* lines of a whole profile */
 
 /* ------------------------------------------------------------------ */
 /* The keys                                                            */
@@ -654,11 +658,12 @@ static int parse_line(struct parser *ps, char *line)
  */
 static int read_line(FILE *f, char *buf, bool *too_long, bool *has_nul)
 {
-	size_t len = 0;
-	int c;
+	size_t len = 0, consumed = 0;
+	int c = 0;
 
 	*too_long = *has_nul = false;
-	while ((c = getc(f)) != EOF && c != '\n') {
+	/* consumed bounds a line even in a file that grows as it is read */
+	while (consumed++ <= PROFILE_FILE_MAX && (c = getc(f)) != EOF && c != '\n') {
 		if (c == '\0') {
 			*has_nul = true;
 			c = '?';
@@ -802,6 +807,59 @@ static int check_complete(struct parser *ps)
 /* Interface                                                           */
 /* ------------------------------------------------------------------ */
 
+/*
+ * open_regular - path opened for reading only if it is a regular file:
+ * opened without blocking (a FIFO would wait for a writer), checked with
+ * fstat, then switched back to blocking reads. NULL with the reason in
+ * ps's error buffer otherwise, and *r = -2 when it is no regular file
+ * (-1 for other failures).
+ */
+static FILE *open_regular(struct parser *ps, const char *path, int *r)
+{
+	struct stat st;
+	FILE *f;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	*r = -1;
+	if (fd < 0) {
+		fail(ps, 0, NULL, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		fail(ps, 0, NULL, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISDIR(st.st_mode) ||
+		    S_ISSOCK(st.st_mode) || S_ISBLK(st.st_mode))
+			fail(ps, 0, NULL, "not a regular file (a %s)",
+			     S_ISFIFO(st.st_mode) ? "FIFO" : S_ISCHR(st.st_mode) ? "character device" :
+			     S_ISDIR(st.st_mode) ? "directory" : S_ISSOCK(st.st_mode) ? "socket" :
+			     "block device");
+		else
+			fail(ps, 0, NULL, "not a regular file");
+		*r = -2;
+		close(fd);
+		return NULL;
+	}
+	if (st.st_size > PROFILE_FILE_MAX) {
+		fail(ps, 0, NULL, "file of %lld bytes, longer than %d", (long long)st.st_size,
+		     PROFILE_FILE_MAX);
+		close(fd);
+		return NULL;
+	}
+	*r = 0;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		*r = -1;
+		fail(ps, 0, NULL, "cannot open: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 int profile_load(struct profile *p, const char *path, char *err, size_t errlen)
 {
 	char line[PROFILE_LINE_MAX + 1];
@@ -831,11 +889,9 @@ int profile_load(struct profile *p, const char *path, char *err, size_t errlen)
 		r = fail(ps, 0, NULL, "path longer than %zu bytes", sizeof(ps->p.path) - 1);
 		goto out;
 	}
-	f = fopen(path, "r");
-	if (f == NULL) {
-		r = fail(ps, 0, NULL, "cannot open: %s", strerror(errno));
+	f = open_regular(ps, path, &r);
+	if (f == NULL)
 		goto out;
-	}
 	while (r == 0) {
 		int got = read_line(f, line, &too_long, &has_nul);
 
@@ -844,7 +900,11 @@ int profile_load(struct profile *p, const char *path, char *err, size_t errlen)
 		if (got <= 0)
 			break;
 		ps->line++;
-		if (too_long)
+		if (ftell(f) > PROFILE_FILE_MAX)
+			r = fail(ps, ps->line, NULL, "file longer than %d bytes", PROFILE_FILE_MAX);
+		else if (ps->line > PROFILE_LINES_MAX)
+			r = fail(ps, ps->line, NULL, "more than %d lines", PROFILE_LINES_MAX);
+		else if (too_long)
 			r = fail(ps, ps->line, key_of(line), "line longer than %d bytes",
 				 PROFILE_LINE_MAX);
 		else if (has_nul)

@@ -54,7 +54,10 @@ struct profile {
 
 /*
  * profile_load - parse a profile file. Returns 0, or -1 with a one-line
- * message "FILE:LINE: key 'K': what is wrong" (or "FILE: ...") in err.
+ * message "FILE:LINE: key 'K': what is wrong" (or "FILE: ...") in err;
+ * -2 (message in err too) when path is not a regular file, which is never
+ * read (a FIFO is not even waited on). At most 256 KiB and 4096 lines
+ * are read (PROFILE_FILE_MAX, PROFILE_LINES_MAX in profile.c).
  */
 int profile_load(struct profile *p, const char *path, char *err, size_t errlen);
 
