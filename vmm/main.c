@@ -167,9 +167,10 @@ static void print_help(void)
 	     "  --workload=LIST     workloads (default memsweep): see --list\n"
 	     "  --cpu=LIST          CPU profiles (default skylake): names from profiles/ or\n"
 	     "                      paths to .profile files\n"
-	     "  --param KEY=VALUE   a workload or VMM parameter; repeatable. Numbers take\n"
-	     "                      k/m/g suffixes (binary). See --list for the keys.\n"
-	     "  --guest-mem=SIZE    guest RAM (default 256m; a multiple of 2m)\n"
+	     "  --param KEY=VALUE   a workload or VMM parameter; repeatable, each KEY at\n"
+	     "                      most once. See --list for the keys.\n"
+	     "  --guest-mem=SIZE    guest RAM (default 256m; a multiple of 2m, below\n"
+	     "                      2^maxphyaddr of the CPU profile with the VMM's tables)\n"
 	     "  --numa-node=N       bind guest RAM to NUMA node N (libnuma)\n"
 	     "  --jobs=N            run grid cells on N threads (default: one per CPU);\n"
 	     "                      rows always come out in grid order\n"
@@ -179,7 +180,12 @@ static void print_help(void)
 	     "  --list              list MMUs, workloads with their parameters, CPU profiles\n"
 	     "  --help              this text\n"
 	     "\n"
-	     "Exit status: 0 success, 1 a VM stopped (guest crash), 2 bad input.\n"
+	     "Numbers are decimal with an optional binary suffix k, m, g, t (KiB..TiB);\n"
+	     "a leading zero or 0x is refused, never read as octal or hex. Lists take\n"
+	     "no empty or repeated items. Input files are read only if regular files.\n"
+	     "\n"
+	     "Exit status: 0 success, 1 a VM stopped (guest crash), 2 bad input,\n"
+	     "3 the output could not be written.\n"
 	     "Environment: MEMVIRT_PROFILES overrides the profiles directory.");
 }
 
@@ -441,12 +447,32 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The VMM's tables (shadow, EPT): generous, since host memory is mapped
+ * lazily and only pages used cost anything; vm_layout clips it below
+ * MAXPHYADDR. */
+static uint64_t vmm_region(const struct opts *o, const struct cell *c)
+{
+	if (c->mmu == &native_mmu_ops)
+		return 0;
+	return o->guest_mem / 2 > 64 * MiB ? o->guest_mem / 2 : 64 * MiB;
+}
+
 /* Validate a cell before anything runs, so a bad grid fails at once. */
 static void check_cell(const struct opts *o, const struct cell *c)
 {
-	uint64_t param[WL_MAX_PARAMS];
+	uint64_t param[WL_MAX_PARAMS], backing, vmm_bytes;
+	struct vm_config cfg = {
+		.ops = c->mmu,
+		.prof = c->prof,
+		.guest_mem = o->guest_mem,
+		.vmm_mem = vmm_region(o, c),
+		.host_level = c->host_pages ? c->host_pages : LEVEL_4K,
+	};
 	char err[512];
 	unsigned i;
+
+	if (vm_layout(&cfg, &backing, &vmm_bytes, err, sizeof(err)) < 0)
+		usage_error("%s", err);
 
 	if ((c->pages == LEVEL_1G || c->host_pages == LEVEL_1G) && !c->prof->gbpages)
 		usage_error("CPU profile %s has no 1G pages (--pages/--host-pages=1g)",
@@ -474,10 +500,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 		.ops = c->mmu,
 		.prof = c->prof,
 		.guest_mem = o->guest_mem,
-		/* The VMM's tables (shadow, EPT): generous, since host memory is
-		 * mapped lazily and only pages used cost anything. */
-		.vmm_mem = c->mmu == &native_mmu_ops ? 0 :
-			   (o->guest_mem / 2 > 64 * MiB ? o->guest_mem / 2 : 64 * MiB),
+		.vmm_mem = vmm_region(o, c),
 		.guest_level = c->pages,
 		.host_level = c->host_pages ? c->host_pages : LEVEL_4K,
 		.numa_node = o->numa_node,

@@ -191,6 +191,20 @@ struct vm {
  * Returns 0, or -1 with a one-line reason in err.
  */
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen);
+
+/*
+ * vm_layout - where vm_create puts a VM of cfg in host physical memory:
+ * guest RAM's backing [0, *backing) (guest_mem rounded up to the host
+ * page), then the VMM's region of *vmm_bytes (cfg->vmm_mem, 0 for native,
+ * clipped so it ends at or below 2^maxphyaddr: the modeled hardware must
+ * reach every table the VMM builds). Returns 0, or -1 with a one-line
+ * reason naming the key and the limit in err when guest RAM is above
+ * 2^maxphyaddr, the MMU cannot work with this maxphyaddr (EPT below 36),
+ * or the tables the MMU needs do not fit. Allocates nothing: main
+ * validates the whole grid with it before running any cell.
+ */
+int vm_layout(const struct vm_config *cfg, uint64_t *backing, uint64_t *vmm_bytes,
+	      char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
 /* vm_numa_check - can guest RAM be bound to NUMA node `node` (-1: no
  * binding asked)? 0, or -1 with a one-line reason in err. */
