@@ -26,6 +26,7 @@
 #define PROFILE_LINE_MAX	1024		/* bytes of a line, newline excluded */
 #define PROFILE_COST_MAX	1e9		/* cycles: anything above is a typo */
 #define PROFILE_ENTRIES_MAX	(1u << 20)	/* entries of one TLB array or cache */
+#define PROFILE_WAYS_MAX	128		/* ways a lookup scans: bounds each access's cost */
 #define PROFILE_MAX_TOKENS	4		/* ENTRIES WAYS SIZES POLICY */
 #define PROFILE_FILE_MAX	(256 * 1024)	/* bytes of a whole profile */
 #define PROFILE_LINES_MAX	4096		/* lines of a whole profile */
@@ -316,6 +317,9 @@ static int parse_geometry(struct parser *ps, const char *key, char *tok[],
 	}
 	if (v[1] == 0)
 		return fail(ps, ps->line, key, "ways must be at least 1");
+	if (v[1] > PROFILE_WAYS_MAX)
+		return fail(ps, ps->line, key, "ways %u above %u, the most modeled (every "
+			    "lookup scans all ways)", v[1], PROFILE_WAYS_MAX);
 	if (v[0] % v[1] != 0 || !is_pow2(v[0] / v[1]))
 		return fail(ps, ps->line, key,
 			    "entries %u is not ways %u times a power of two", v[0], v[1]);
@@ -465,6 +469,9 @@ static int parse_memcache(struct parser *ps, const char *key, char *value,
 	if (r == -2 || lat < 0 || lat > PROFILE_COST_MAX)
 		return fail(ps, ps->line, key, "latency %s out of range 0..%g",
 			    shown(tok[2], buf), PROFILE_COST_MAX);
+	if (ways > PROFILE_WAYS_MAX)
+		return fail(ps, ps->line, key, "ways %u above %u, the most modeled (every "
+			    "lookup scans all ways)", ways, PROFILE_WAYS_MAX);
 	if (size == 0 || ways == 0) {
 		if (size != 0 || ways != 0 || lat != 0)
 			return fail(ps, ps->line, key, "an absent level is written '0 0 0'");

@@ -200,7 +200,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
  * reach every table the VMM builds). Returns 0, or -1 with a one-line
  * reason naming the key and the limit in err when guest RAM is above
  * 2^maxphyaddr, the MMU cannot work with this maxphyaddr (EPT below 36),
- * or the tables the MMU needs do not fit. Allocates nothing: main
+ * the tables the MMU needs do not fit, or 1G host pages would back more
+ * than guest RAM (guest_mem not a multiple of 1g). Allocates nothing: main
  * validates the whole grid with it before running any cell.
  */
 int vm_layout(const struct vm_config *cfg, uint64_t *backing, uint64_t *vmm_bytes,

@@ -60,6 +60,10 @@ static struct bad cases[] = {
 	{ { "--mmu=ab\ncd" }, "unknown MMU 'ab\\x0acd'" },
 	{ { "--workload=\xff\x1b[2J" }, "'\\xff\\x1b[2J'" },
 	{ { "--param", "k\x80\ny=1" }, "k\\x80\\x0ay" },
+	/* bounded cost: no 1G host page backing beyond guest RAM */
+	{ { "--mmu=shadow", "--host-pages=1g", "--guest-mem=16m" },
+	  "--host-pages=1g needs --guest-mem a multiple of 1g (got 16m)" },
+	{ { "--mmu=ept", "--host-pages=1g", "--guest-mem=1536m" }, "(got 1536m)" },
 	/* input files only if regular, never waited on */
 	{ { "--cpu=/dev/zero" }, "not a regular file (a character device)" },
 	{ { "--cpu=/dev/urandom" }, "not a regular file" },
