@@ -60,6 +60,7 @@ struct opts {
 static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* err_line - "vmm: MESSAGE" on stderr as one line: whatever the message
  * quotes, control characters and bytes >= 0x80 come out as \xNN. */
+__attribute__((format(printf, 1, 0)))
 static void err_line(const char *fmt, va_list ap)
 {
 	char msg[2048], line[4 * sizeof(msg)];
