@@ -2,7 +2,8 @@
  * fuzz_profile.c - libFuzzer harness for the CPU profile parser: each
  * input is written to DIR/fuzz.profile (a regular file, so the stem
  * "fuzz" is what a "name = fuzz" line must say) and loaded. The loader
- * must return 0 or -1 with a one-line message; a load that succeeds must
+ * must return 0 or -1 with a one-line message of printable ASCII (what
+ * it quotes escaped); a load that succeeds must
  * load again from the same bytes to the same profile.
  */
 #include <fcntl.h>
@@ -51,7 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();	/* the same bytes, a different profile */
 		return 0;
 	}
-	if (err[0] == '\0' || strchr(err, '\n') != NULL)
-		abort();		/* no message, or more than one line */
+	if (err[0] == '\0')
+		abort();		/* no message */
+	for (r = 0; err[r] != '\0'; r++)
+		if ((unsigned char)err[r] < 0x20 || (unsigned char)err[r] >= 0x7f)
+			abort();	/* not one line of printable ASCII */
 	return 0;
 }

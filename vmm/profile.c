@@ -139,23 +139,36 @@ struct parser {
 };
 
 /*
- * shown - s made safe to quote in a one-line message: control bytes
- * become '?', and past SHOWN_MAX bytes it is cut with "...".
+ * shown - s made safe to quote in a one-line message: control bytes and
+ * bytes >= 0x80 become \xNN, and past SHOWN_MAX output bytes it is cut
+ * with "...".
  */
 #define SHOWN_MAX	40
 static const char *shown(const char *s, char buf[SHOWN_MAX + 4])
 {
-	size_t i;
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
 
-	for (i = 0; s[i] != '\0' && i < SHOWN_MAX; i++) {
+	for (i = 0; s[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)s[i];
-		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		size_t k = (c < 0x20 || c >= 0x7f) ? 4 : 1;
+
+		if (o + k > SHOWN_MAX)
+			break;
+		if (k == 4) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		} else {
+			buf[o++] = (char)c;
+		}
 	}
 	if (s[i] != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
+		memcpy(buf + o, "...", 3);
+		o += 3;
 	}
-	buf[i] = '\0';
+	buf[o] = '\0';
 	return buf;
 }
 

@@ -255,7 +255,7 @@ Test(profile, invalid_name_is_rejected)
 	cr_assert_eq(profile_find(&p, "", err, sizeof(err)), -1);
 	assert_one_line(err, "invalid CPU profile name ''");
 	cr_assert_eq(profile_find(&p, "bad\nname", err, sizeof(err)), -1);
-	assert_one_line(err, "invalid CPU profile name 'bad?name'");
+	assert_one_line(err, "invalid CPU profile name 'bad\\x0aname'");
 }
 
 Test(profile, missing_file_cannot_open)
