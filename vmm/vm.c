@@ -189,7 +189,8 @@ int vm_layout(const struct vm_config *cfg, uint64_t *backing, uint64_t *vmm_byte
 	}
 	if (cfg->vmm_mem != 0 && cfg->guest_mem % hsize != 0 && cfg->host_level == LEVEL_1G) {
 		/* the last host page would be zeroed and resident beyond RAM */
-		errf(err, errlen, "--host-pages=1g needs --guest-mem a multiple of 1g (got %s): "
+		errf(err, errlen, "1G host pages (--host-pages=1g, the default under --pages=1g) "
+		     "need --guest-mem a multiple of 1g (got %s): "
 		     "a 1G host page is backed in full, so RAM plus the VMM's region would "
 		     "not bound what the host uses", arg_str(cfg->guest_mem, s1));
 		return -1;

@@ -62,7 +62,8 @@ static struct bad cases[] = {
 	{ { "--param", "k\x80\ny=1" }, "k\\x80\\x0ay" },
 	/* bounded cost: no 1G host page backing beyond guest RAM */
 	{ { "--mmu=shadow", "--host-pages=1g", "--guest-mem=16m" },
-	  "--host-pages=1g needs --guest-mem a multiple of 1g (got 16m)" },
+	  "1G host pages (--host-pages=1g, the default under --pages=1g) need --guest-mem "
+	  "a multiple of 1g (got 16m)" },
 	{ { "--mmu=ept", "--host-pages=1g", "--guest-mem=1536m" }, "(got 1536m)" },
 	/* input files only if regular, never waited on */
 	{ { "--cpu=/dev/zero" }, "not a regular file (a character device)" },
