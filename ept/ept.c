@@ -190,6 +190,9 @@ static int ept_init(struct mmu *m)
 	    (m->host_level == LEVEL_1G && !m->mode.gbpages) ||
 	    m->mode.maxphyaddr < 36 || m->mode.maxphyaddr > 52)
 		return -EINVAL;
+	/* every EPT table must be reachable: below MAXPHYADDR (vm_layout) */
+	if (m->hmem.vmm_end > UINT64_C(1) << m->mode.maxphyaddr)
+		return -ERANGE;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;

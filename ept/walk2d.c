@@ -289,9 +289,9 @@ enum mmu_result ept_walk2d(struct mmu *m, struct mmu_fault *f)
 	gsize = LEVEL_SIZE(r.level);
 	gbase = r.pa & ~(gsize - 1);
 	f->global = (r.leaf & PTE_G) && (m->sregs.cr4 & CR4_PGE);
-	/* A guest page reaching beyond guest RAM: no memory answers there
-	 * (as under native); the VMM never maps it, so no EPT walk. */
-	if (gbase + gsize > m->hmem.guest_size) {
+	/* An address beyond guest RAM: no memory answers there (as under
+	 * native); the VMM never maps it, so no EPT walk. */
+	if (r.pa >= m->hmem.guest_size) {
 		f->hpa = gbase;
 		f->level = r.level;
 		f->rights = r.rights;
@@ -302,8 +302,11 @@ enum mmu_result ept_walk2d(struct mmu *m, struct mmu_fault *f)
 	if (ept_translate(e, r.pa, f->access,
 			  EPT_QUAL_GLA_VALID | EPT_QUAL_GLA_FINAL, &er) < 0)
 		return MMU_EXIT;
-	/* The TLB entry is the smaller of the guest and the host page. */
+	/* The TLB entry is the smaller of the guest and the host page; a
+	 * guest page partly beyond RAM is cached in its 4K pieces in RAM. */
 	level = r.level < er.level ? r.level : er.level;
+	if (gbase + gsize > m->hmem.guest_size)
+		level = LEVEL_4K;
 	f->hpa = er.pa & ~(LEVEL_SIZE(level) - 1);
 	f->level = level;
 	f->rights = r.rights & (er.rights | RIGHT_U);

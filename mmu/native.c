@@ -60,8 +60,14 @@ static enum mmu_result native_fill(struct mmu *m, struct mmu_fault *f)
 	f->rights = r.rights;
 	f->global = (r.leaf & PTE_G) && (m->sregs.cr4 & CR4_PGE);
 	f->dirty = (r.leaf & PTE_D) != 0;
-	/* A leaf beyond guest RAM: no memory answers there. */
-	f->unbacked = f->hpa + LEVEL_SIZE(r.level) > m->hmem.guest_size;
+	/* Beyond guest RAM no memory answers (reads all ones, writes are
+	 * dropped); a large page partly beyond it is RAM where RAM is, and
+	 * only its 4K pieces in RAM are cached. */
+	f->unbacked = r.pa >= m->hmem.guest_size;
+	if (!f->unbacked && f->hpa + LEVEL_SIZE(r.level) > m->hmem.guest_size) {
+		f->hpa = r.pa & PAGE_MASK;
+		f->level = LEVEL_4K;
+	}
 	return MMU_OK;
 }
 

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Install what memvirt needs from Debian's packages, only when missing.
 # Idempotent; silent when everything is already there.
+#   scripts/setup.sh          build and test dependencies
+#   scripts/setup.sh --fuzz   those and clang/libFuzzer for scripts/fuzz.sh
 set -euo pipefail
 
 pkgs=(meson ninja-build pkg-config gcc libc6-dev libcriterion-dev libnuma-dev
       libhugetlbfs-dev linux-libc-dev gnuplot-nox python3
       help2man parallel bash-completion)
+
+# --fuzz: also what scripts/fuzz.sh needs (clang with libFuzzer).
+if [ "${1:-}" = "--fuzz" ]; then
+	pkgs+=(clang libclang-rt-dev)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -22,11 +22,37 @@ else
 	meson setup "$dir" "${opts[@]}" >/dev/null
 fi
 ninja -C "$dir"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 status=0
-meson test -C "$dir" --print-errorlogs --timeout-multiplier=4 | tee "$log" || status=$?
-ok=$(awk '/^Ok:/ {print $2}' "$log")
-fail=$(awk '/^(Fail|Timeout):/ {n += $2} END {print n + 0}' "$log")
-echo "${ok:-0} passed, ${fail} failed"
+meson test -C "$dir" --print-errorlogs --timeout-multiplier=4 || status=$?
+# The closing line counts every test meson ran by its result, and names
+# each skipped test (meson's SKIP: exit status 77, or a TAP run whose
+# subtests all skipped) with the reason it gave; TAP subtests skipped
+# inside a test that passed are named too, so no skip passes unseen.
+python3 - "$dir/meson-logs/testlog.json" <<'PY' || status=1
+import json, re, sys
+
+passed = failed = skipped = 0
+notes = []
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    t = json.loads(line)
+    res, out = t["result"], t.get("stdout") or ""
+    tap_skips = re.findall(r"^ok\b[^#\n]*#\s*SKIP\b:?\s*(.*)$", out, re.M | re.I)
+    if res in ("OK", "EXPECTEDFAIL"):
+        passed += 1
+        for why in tap_skips:
+            notes.append("  %s: a subtest skipped: %s" % (t["name"], why or "no reason given"))
+    elif res == "SKIP":
+        skipped += 1
+        if tap_skips:
+            why = "; ".join(w or "no reason given" for w in tap_skips)
+        else:
+            lines = [l.strip() for l in out.splitlines() if l.strip()]
+            why = lines[-1] if lines else "no reason given (exit status 77)"
+        notes.append("  skipped %s: %s" % (t["name"], why))
+    else:
+        failed += 1
+for n in notes:
+    print(n)
+print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+PY
 exit "$status"

@@ -104,7 +104,11 @@ static unsigned target_level(const struct shadow *s, const struct walk_req *gw)
 {
 	unsigned l = gw->level < s->m->host_level ? gw->level : s->m->host_level;
 
-	while (l > LEVEL_4K && !lpage_allowed(s, gw->pa, l))
+	/* ... nor one reaching past guest RAM (a guest page partly beyond
+	 * it is mapped in the pieces that are RAM) */
+	while (l > LEVEL_4K && (!lpage_allowed(s, gw->pa, l) ||
+				(gw->pa & ~(LEVEL_SIZE(l) - 1)) + LEVEL_SIZE(l) >
+					s->m->hmem.guest_size))
 		l--;
 	return l;
 }
@@ -360,7 +364,6 @@ static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 		.mem = &s->gmem,
 	};
 	enum walk_result res;
-	gpa_t base;
 	bool writable, spurious;
 
 	f->exited = true;
@@ -382,10 +385,10 @@ static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 	}
 	BUG_ON(res != WALK_OK, "guest memory cannot abort a walk");
 
-	base = gw.pa & ~(LEVEL_SIZE(gw.level) - 1);
-	if (base + LEVEL_SIZE(gw.level) > m->hmem.guest_size) {
-		/* No RAM behind the guest's page: the access goes nowhere,
-		 * as natively; nothing is mapped. */
+	if (gw.pa >= m->hmem.guest_size) {
+		/* No RAM behind the address: the access goes nowhere, as
+		 * natively; nothing is mapped. (A guest page partly beyond
+		 * RAM is mapped where it is RAM: see target_level.) */
 		f->unbacked = true;
 		f->exited = false;
 		return MMU_OK;

@@ -37,6 +37,11 @@ static int shadow_init(struct mmu *m)
 		r = -EINVAL;
 		goto fail;
 	}
+	/* every shadow table must be reachable: below MAXPHYADDR (vm_layout) */
+	if (m->hmem.vmm_end > UINT64_C(1) << m->mode.maxphyaddr) {
+		r = -ERANGE;
+		goto fail;
+	}
 	r = p2m_init(&s->p2m, &m->hmem, m->host_level, backing);
 	if (r < 0)
 		goto fail;

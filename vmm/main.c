@@ -15,16 +15,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_parse.h"
 #include "report.h"
 #include "version.h"
 #include "vmm.h"
 #include "workloads.h"
 
-#define MAX_LIST	16
+#define MAX_LIST	CLI_LIST_MAX
 #define MAX_PARAMS	32
 #define MAX_JOBS	64
 #define EXIT_USAGE	2
 #define EXIT_VMSTOP	1
+#define EXIT_OUTPUT	3	/* stdout could not be written */
 
 /* Parameters the VMM itself takes (--param KEY=VALUE), beside workloads'. */
 static const struct param_spec vmm_params[] = {
@@ -47,10 +49,7 @@ struct opts {
 	unsigned		n_wl;
 	struct profile		*cpu[MAX_LIST];
 	unsigned		n_cpu;
-	struct {
-		char		key[64];
-		uint64_t	val;
-	}			param[MAX_PARAMS];
+	struct cli_param	param[MAX_PARAMS];
 	unsigned		n_param;
 	uint64_t		guest_mem;
 	int			numa_node;
@@ -67,16 +66,40 @@ struct opts {
 };
 
 static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* err_line - "vmm: MESSAGE" on stderr as one line: whatever the message
+ * quotes, control characters and bytes >= 0x80 come out as \xNN. */
+__attribute__((format(printf, 1, 0)))
+static void err_line(const char *fmt, va_list ap)
+{
+	char msg[2048], line[4 * sizeof(msg)];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "vmm: %s\n", cli_escape(msg, line, sizeof(line)));
+}
+
 static _Noreturn void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("vmm: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	err_line(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(EXIT_USAGE);
+}
+
+/* out_check - stdout took every byte written so far (flushed when close:
+ * then closed too); otherwise one line and exit EXIT_OUTPUT. */
+static void out_check(bool close)
+{
+	int before = errno, r;	/* a failed fputs earlier left its errno */
+
+	errno = 0;
+	r = fflush(stdout);
+	if (r == 0 && !ferror(stdout) && (!close || fclose(stdout) == 0))
+		return;
+	fprintf(stderr, "vmm: cannot write the output to stdout: %s\n",
+		strerror(errno ? errno : before ? before : EIO));
+	_exit(EXIT_OUTPUT);
 }
 
 static const char *level_name(unsigned level)
@@ -96,63 +119,46 @@ static unsigned parse_level(const char *flag, const char *s)
 	usage_error("%s: unknown page size '%s' (expected 4k, 2m or 1g)", flag, s);
 }
 
-/*
- * parse_u64 - a decimal or 0x-hex number with an optional binary suffix
- * k, m, g (any case). Returns 0 or -1 (malformed or overflow).
- */
-static int parse_u64(const char *s, uint64_t *out)
+/* parse_u64 - a number as cli_parse_u64 reads it; exits with a one-line
+ * error naming flag when it is malformed. */
+static uint64_t parse_u64(const char *flag, const char *s)
 {
-	char *end;
-	unsigned long long v;
-	uint64_t mul = 1;
+	char err[CLI_ERR_MAX];
+	uint64_t v;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': mul = KiB; end++; break;
-	case 'm': case 'M': mul = MiB; end++; break;
-	case 'g': case 'G': mul = GiB; end++; break;
-	default: break;
-	}
-	if (*end != '\0' || (v && mul > UINT64_MAX / v))
-		return -1;
-	*out = (uint64_t)v * mul;
-	return 0;
+	if (cli_parse_u64(s, &v, err, sizeof(err)) < 0)
+		usage_error("%s: %s", flag, err);
+	return v;
 }
 
-/* Split a comma list into at most MAX_LIST items, calling each(item). */
-#define FOR_EACH_ITEM(flag, arg, item, n, body)					\
+/* Split a comma list (no empty or repeated items, at most MAX_LIST),
+ * running body with var set to each. */
+#define FOR_EACH_ITEM(flag, arg, var, count, body)					\
 	do {									\
-		char *_copy = strdup(arg), *_save = NULL, *item;		\
-		if (!_copy)							\
-			usage_error("out of memory");				\
-		for (item = strtok_r(_copy, ",", &_save); item;			\
-		     item = strtok_r(NULL, ",", &_save)) {			\
-			if ((n) >= MAX_LIST)					\
-				usage_error("%s: more than %d values", flag,	\
-					    MAX_LIST);				\
+		struct cli_list _l;						\
+		char _err[CLI_ERR_MAX];						\
+		unsigned _i;							\
+		if (cli_list_split(&_l, flag, arg, _err, sizeof(_err)) < 0)	\
+			usage_error("%s", _err);				\
+		for (_i = 0; _i < _l.n; _i++) {					\
+			const char *var = _l.item[_i];				\
 			body;							\
 		}								\
-		free(_copy);							\
-		if ((n) == 0)							\
-			usage_error("%s: empty list", flag);			\
+		cli_list_free(&_l);						\
+		(void)(count);							\
 	} while (0)
 
 /* An unknown name in a comma list: one line naming it and what exists. */
 static _Noreturn void unknown_name(const char *flag, const char *what, const char *name,
 				   const char *const *names, size_t n)
 {
-	size_t i;
+	char list[512] = "";
+	size_t i, len = 0;
 
-	fprintf(stderr, "vmm: %s: unknown %s '%s' (available: ", flag, what, name);
-	for (i = 0; i < n; i++)
-		fprintf(stderr, "%s%s", i ? ", " : "", names[i]);
-	fputs(")\n", stderr);
-	exit(EXIT_USAGE);
+	for (i = 0; i < n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+					names[i]);
+	usage_error("%s: unknown %s '%s' (available: %s)", flag, what, name, list);
 }
 
 static void print_help(void)
@@ -170,9 +176,10 @@ static void print_help(void)
 	     "  --workload=LIST     workloads (default memsweep): see --list\n"
 	     "  --cpu=LIST          CPU profiles (default skylake): names from profiles/ or\n"
 	     "                      paths to .profile files\n"
-	     "  --param KEY=VALUE   a workload or VMM parameter; repeatable. Numbers take\n"
-	     "                      k/m/g suffixes (binary). See --list for the keys.\n"
-	     "  --guest-mem=SIZE    guest RAM (default 256m; a multiple of 2m)\n"
+	     "  --param KEY=VALUE   a workload or VMM parameter; repeatable, each KEY at\n"
+	     "                      most once. See --list for the keys.\n"
+	     "  --guest-mem=SIZE    guest RAM (default 256m; a multiple of 2m, below\n"
+	     "                      2^maxphyaddr of the CPU profile with the VMM's tables)\n"
 	     "  --numa-node=N       bind guest RAM to NUMA node N (libnuma)\n"
 	     "  --jobs=N            run grid cells on N threads (default: one per CPU);\n"
 	     "                      rows always come out in grid order\n"
@@ -192,7 +199,12 @@ static void print_help(void)
 	     "  --version           the version, and the git commit when built from a checkout\n"
 	     "  --help              this text\n"
 	     "\n"
-	     "Exit status: 0 success, 1 a VM stopped (guest crash), 2 bad input.\n"
+	     "Numbers are decimal with an optional binary suffix k, m, g, t (KiB..TiB);\n"
+	     "a leading zero or 0x is refused, never read as octal or hex. Lists take\n"
+	     "no empty or repeated items. Input files are read only if regular files.\n"
+	     "\n"
+	     "Exit status: 0 success, 1 a VM stopped (guest crash), 2 bad input,\n"
+	     "3 the output could not be written.\n"
 	     "Environment: MEMVIRT_PROFILES overrides the profiles directory.");
 }
 
@@ -234,12 +246,18 @@ static void print_list(void)
 	n = profile_list(names, 64);
 	for (i = 0; i < n; i++) {
 		struct profile p;
-		char err[512];
+		char err[512], esc[4 * sizeof(err)];
 
-		if (profile_find(&p, names[i], err, sizeof(err)) == 0)
+		int r = profile_find(&p, names[i], err, sizeof(err));
+
+		if (r == 0)
 			printf("  %-14s %s\n", p.name, p.desc);
+		else if (r == -2)
+			printf("  %-14s (skipped: %s)\n", names[i],
+			       cli_escape(err, esc, sizeof(esc)));
 		else
-			printf("  %-14s (does not load: %s)\n", names[i], err);
+			printf("  %-14s (does not load: %s)\n", names[i],
+			       cli_escape(err, esc, sizeof(esc)));
 	}
 }
 
@@ -305,22 +323,10 @@ static void check_params(const struct opts *o)
 
 static void parse_param(struct opts *o, const char *arg)
 {
-	const char *eq = strchr(arg, '=');
-	size_t klen;
+	char err[CLI_ERR_MAX];
 
-	if (!eq || eq == arg)
-		usage_error("--param '%s': expected KEY=VALUE", arg);
-	klen = (size_t)(eq - arg);
-	if (klen >= sizeof(o->param[0].key))
-		usage_error("--param '%s': key too long", arg);
-	if (o->n_param == MAX_PARAMS)
-		usage_error("--param: more than %d parameters", MAX_PARAMS);
-	memcpy(o->param[o->n_param].key, arg, klen);
-	o->param[o->n_param].key[klen] = '\0';
-	if (parse_u64(eq + 1, &o->param[o->n_param].val) < 0)
-		usage_error("--param %s: malformed number '%s'", o->param[o->n_param].key,
-			    eq + 1);
-	o->n_param++;
+	if (cli_param_add(o->param, &o->n_param, MAX_PARAMS, arg, err, sizeof(err)) < 0)
+		usage_error("%s", err);
 }
 
 enum { VP_PCID, VP_CACHE_MODEL, VP_VPID };
@@ -372,16 +378,16 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case OPT_CPU: cpu = optarg; break;
 		case OPT_PARAM: parse_param(o, optarg); break;
 		case OPT_GUEST_MEM:
-			if (parse_u64(optarg, &v) < 0)
-				usage_error("--guest-mem: malformed size '%s'", optarg);
+			v = parse_u64("--guest-mem", optarg);
 			if (v < 16 * MiB || v > 64 * GiB || v % (2 * MiB))
 				usage_error("--guest-mem=%s: must be a multiple of 2m "
 					    "between 16m and 64g", optarg);
 			o->guest_mem = v;
 			break;
 		case OPT_NUMA:
-			if (parse_u64(optarg, &v) < 0 || v > 1023)
-				usage_error("--numa-node: malformed node number '%s'", optarg);
+			v = parse_u64("--numa-node", optarg);
+			if (v > 1023)
+				usage_error("--numa-node=%s: no such node (at most 1023)", optarg);
 			o->numa_node = (int)v;
 			{
 				char nerr[256];
@@ -391,7 +397,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			}
 			break;
 		case OPT_JOBS:
-			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS)
+			v = parse_u64("--jobs", optarg);
+			if (v < 1 || v > MAX_JOBS)
 				usage_error("--jobs: expected 1..%d, got '%s'", MAX_JOBS, optarg);
 			o->jobs = (unsigned)v;
 			break;
@@ -407,10 +414,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
 					    optarg);
 			break;
 		case OPT_QUIET: o->quiet = true; break;
-		case OPT_LIST: print_list(); exit(0);
+		case OPT_LIST: print_list(); out_check(true); exit(0);
 		case 'h':
-		case OPT_HELP: print_help(); exit(0);
-		case OPT_VERSION: print_version(); exit(0);
+		case OPT_HELP: print_help(); out_check(true); exit(0);
+		case OPT_VERSION: print_version(); out_check(true); exit(0);
 		case OPT_REPORT:
 			if (strcmp(optarg, "perf") != 0 && strcmp(optarg, "summary") != 0)
 				usage_error("--report: unknown report '%s' (summary, perf)", optarg);
@@ -423,8 +430,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case OPT_LIST_CELLS: o->list_cells = true; break;
 		case OPT_NO_HEADER: o->no_header = true; break;
 		case OPT_CELL:
-			if (parse_u64(optarg, &v) < 0 || v > 1000000)
-				usage_error("--cell: malformed cell index '%s'", optarg);
+			v = parse_u64("--cell", optarg);
+			if (v > 1000000)
+				usage_error("--cell: index %llu above 1000000",
+					    (unsigned long long)v);
 			o->cell = (long)v;
 			break;
 		case ':':
@@ -501,12 +510,32 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The VMM's tables (shadow, EPT): generous, since host memory is mapped
+ * lazily and only pages used cost anything; vm_layout clips it below
+ * MAXPHYADDR. */
+static uint64_t vmm_region(const struct opts *o, const struct cell *c)
+{
+	if (c->mmu == &native_mmu_ops)
+		return 0;
+	return o->guest_mem / 2 > 64 * MiB ? o->guest_mem / 2 : 64 * MiB;
+}
+
 /* Validate a cell before anything runs, so a bad grid fails at once. */
 static void check_cell(const struct opts *o, const struct cell *c)
 {
-	uint64_t param[WL_MAX_PARAMS];
+	uint64_t param[WL_MAX_PARAMS], backing, vmm_bytes;
+	struct vm_config cfg = {
+		.ops = c->mmu,
+		.prof = c->prof,
+		.guest_mem = o->guest_mem,
+		.vmm_mem = vmm_region(o, c),
+		.host_level = c->host_pages ? c->host_pages : LEVEL_4K,
+	};
 	char err[512];
 	unsigned i;
+
+	if (vm_layout(&cfg, &backing, &vmm_bytes, err, sizeof(err)) < 0)
+		usage_error("%s", err);
 
 	if ((c->pages == LEVEL_1G || c->host_pages == LEVEL_1G) && !c->prof->gbpages)
 		usage_error("CPU profile %s has no 1G pages (--pages/--host-pages=1g)",
@@ -534,10 +563,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 		.ops = c->mmu,
 		.prof = c->prof,
 		.guest_mem = o->guest_mem,
-		/* The VMM's tables (shadow, EPT): generous, since host memory is
-		 * mapped lazily and only pages used cost anything. */
-		.vmm_mem = c->mmu == &native_mmu_ops ? 0 :
-			   (o->guest_mem / 2 > 64 * MiB ? o->guest_mem / 2 : 64 * MiB),
+		.vmm_mem = vmm_region(o, c),
 		.guest_level = c->pages,
 		.host_level = c->host_pages ? c->host_pages : LEVEL_4K,
 		.numa_node = o->numa_node,
@@ -693,6 +719,18 @@ static void *grid_worker(void *arg)
 	}
 }
 
+/* vm_stopped - the one line saying a cell's VM stopped (escaped as
+ * usage_error's are); the caller goes on with the next cell. */
+static void vm_stopped(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void vm_stopped(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_line(fmt, ap);
+	va_end(ap);
+}
+
 static const char *level_or_dash(unsigned l)
 {
 	return l ? level_name(l) : "-";
@@ -809,6 +847,7 @@ int main(int argc, char **argv)
 	if (o.list_cells) {
 		print_cells(&o, &g);
 		release(&o, &g);
+		out_check(true);
 		return 0;
 	}
 	if (o.cell >= 0)
@@ -840,9 +879,9 @@ int main(int argc, char **argv)
 			if (g.rc[k] == -2)
 				usage_error("%s", g.err[k]);
 			if (g.rc[k] < 0) {
-				fprintf(stderr, "vmm: %s mmu=%s pages=%s host-pages=%s cpu=%s: %s\n",
-					c->wl->name, c->mmu->name, level_name(c->pages),
-					level_or_dash(c->host_pages), c->prof->name, g.err[k]);
+				vm_stopped("%s mmu=%s pages=%s host-pages=%s cpu=%s: %s",
+					   c->wl->name, c->mmu->name, level_name(c->pages),
+					   level_or_dash(c->host_pages), c->prof->name, g.err[k]);
 				status = EXIT_VMSTOP;
 			} else {
 				if (o.format == FMT_CSV) {
@@ -857,6 +896,7 @@ int main(int argc, char **argv)
 				} else {
 					report_json_row(stdout, &g.row[k], !any);
 				}
+				out_check(false);
 				any = true;
 				if (!o.quiet && o.report_perf)
 					report_perf(stderr, &g.row[k], o.sort);
@@ -884,6 +924,7 @@ int main(int argc, char **argv)
 		pthread_join(tid[i], NULL);
 	if (o.format == FMT_JSON)
 		report_json_end(stdout, any);
+	out_check(true);
 	release(&o, &g);
 	return status;
 }

@@ -6,6 +6,7 @@
 #include <asm/vmx.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm.h"
@@ -25,7 +27,10 @@
 #define PROFILE_LINE_MAX	1024		/* bytes of a line, newline excluded */
 #define PROFILE_COST_MAX	1e9		/* cycles: anything above is a typo */
 #define PROFILE_ENTRIES_MAX	(1u << 20)	/* entries of one TLB array or cache */
+#define PROFILE_WAYS_MAX	128		/* ways a lookup scans: bounds each access's cost */
 #define PROFILE_MAX_TOKENS	4		/* ENTRIES WAYS SIZES POLICY */
+#define PROFILE_FILE_MAX	(256 * 1024)	/* bytes of a whole profile */
+#define PROFILE_LINES_MAX	4096		/* lines of a whole profile */
 
 /* ------------------------------------------------------------------ */
 /* The keys                                                            */
@@ -141,23 +146,36 @@ struct parser {
 };
 
 /*
- * shown - s made safe to quote in a one-line message: control bytes
- * become '?', and past SHOWN_MAX bytes it is cut with "...".
+ * shown - s made safe to quote in a one-line message: control bytes and
+ * bytes >= 0x80 become \xNN, and past SHOWN_MAX output bytes it is cut
+ * with "...".
  */
 #define SHOWN_MAX	40
 static const char *shown(const char *s, char buf[SHOWN_MAX + 4])
 {
-	size_t i;
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
 
-	for (i = 0; s[i] != '\0' && i < SHOWN_MAX; i++) {
+	for (i = 0; s[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)s[i];
-		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		size_t k = (c < 0x20 || c >= 0x7f) ? 4 : 1;
+
+		if (o + k > SHOWN_MAX)
+			break;
+		if (k == 4) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		} else {
+			buf[o++] = (char)c;
+		}
 	}
 	if (s[i] != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
+		memcpy(buf + o, "...", 3);
+		o += 3;
 	}
-	buf[i] = '\0';
+	buf[o] = '\0';
 	return buf;
 }
 
@@ -319,6 +337,9 @@ static int parse_geometry(struct parser *ps, const char *key, char *tok[],
 	}
 	if (v[1] == 0)
 		return fail(ps, ps->line, key, "ways must be at least 1");
+	if (v[1] > PROFILE_WAYS_MAX)
+		return fail(ps, ps->line, key, "ways %u above %u, the most modeled (every "
+			    "lookup scans all ways)", v[1], PROFILE_WAYS_MAX);
 	if (v[0] % v[1] != 0 || !is_pow2(v[0] / v[1]))
 		return fail(ps, ps->line, key,
 			    "entries %u is not ways %u times a power of two", v[0], v[1]);
@@ -468,6 +489,9 @@ static int parse_memcache(struct parser *ps, const char *key, char *value,
 	if (r == -2 || lat < 0 || lat > PROFILE_COST_MAX)
 		return fail(ps, ps->line, key, "latency %s out of range 0..%g",
 			    shown(tok[2], buf), PROFILE_COST_MAX);
+	if (ways > PROFILE_WAYS_MAX)
+		return fail(ps, ps->line, key, "ways %u above %u, the most modeled (every "
+			    "lookup scans all ways)", ways, PROFILE_WAYS_MAX);
 	if (size == 0 || ways == 0) {
 		if (size != 0 || ways != 0 || lat != 0)
 			return fail(ps, ps->line, key, "an absent level is written '0 0 0'");
@@ -661,11 +685,12 @@ static int parse_line(struct parser *ps, char *line)
  */
 static int read_line(FILE *f, char *buf, bool *too_long, bool *has_nul)
 {
-	size_t len = 0;
-	int c;
+	size_t len = 0, consumed = 0;
+	int c = 0;
 
 	*too_long = *has_nul = false;
-	while ((c = getc(f)) != EOF && c != '\n') {
+	/* consumed bounds a line even in a file that grows as it is read */
+	while (consumed++ <= PROFILE_FILE_MAX && (c = getc(f)) != EOF && c != '\n') {
 		if (c == '\0') {
 			*has_nul = true;
 			c = '?';
@@ -813,6 +838,59 @@ static int check_complete(struct parser *ps)
 /* Interface                                                           */
 /* ------------------------------------------------------------------ */
 
+/*
+ * open_regular - path opened for reading only if it is a regular file:
+ * opened without blocking (a FIFO would wait for a writer), checked with
+ * fstat, then switched back to blocking reads. NULL with the reason in
+ * ps's error buffer otherwise, and *r = -2 when it is no regular file
+ * (-1 for other failures).
+ */
+static FILE *open_regular(struct parser *ps, const char *path, int *r)
+{
+	struct stat st;
+	FILE *f;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	*r = -1;
+	if (fd < 0) {
+		fail(ps, 0, NULL, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		fail(ps, 0, NULL, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISDIR(st.st_mode) ||
+		    S_ISSOCK(st.st_mode) || S_ISBLK(st.st_mode))
+			fail(ps, 0, NULL, "not a regular file (a %s)",
+			     S_ISFIFO(st.st_mode) ? "FIFO" : S_ISCHR(st.st_mode) ? "character device" :
+			     S_ISDIR(st.st_mode) ? "directory" : S_ISSOCK(st.st_mode) ? "socket" :
+			     "block device");
+		else
+			fail(ps, 0, NULL, "not a regular file");
+		*r = -2;
+		close(fd);
+		return NULL;
+	}
+	if (st.st_size > PROFILE_FILE_MAX) {
+		fail(ps, 0, NULL, "file of %lld bytes, longer than %d", (long long)st.st_size,
+		     PROFILE_FILE_MAX);
+		close(fd);
+		return NULL;
+	}
+	*r = 0;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		*r = -1;
+		fail(ps, 0, NULL, "cannot open: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 int profile_load(struct profile *p, const char *path, char *err, size_t errlen)
 {
 	char line[PROFILE_LINE_MAX + 1];
@@ -842,11 +920,9 @@ int profile_load(struct profile *p, const char *path, char *err, size_t errlen)
 		r = fail(ps, 0, NULL, "path longer than %zu bytes", sizeof(ps->p.path) - 1);
 		goto out;
 	}
-	f = fopen(path, "r");
-	if (f == NULL) {
-		r = fail(ps, 0, NULL, "cannot open: %s", strerror(errno));
+	f = open_regular(ps, path, &r);
+	if (f == NULL)
 		goto out;
-	}
 	while (r == 0) {
 		int got = read_line(f, line, &too_long, &has_nul);
 
@@ -855,7 +931,11 @@ int profile_load(struct profile *p, const char *path, char *err, size_t errlen)
 		if (got <= 0)
 			break;
 		ps->line++;
-		if (too_long)
+		if (ftell(f) > PROFILE_FILE_MAX)
+			r = fail(ps, ps->line, NULL, "file longer than %d bytes", PROFILE_FILE_MAX);
+		else if (ps->line > PROFILE_LINES_MAX)
+			r = fail(ps, ps->line, NULL, "more than %d lines", PROFILE_LINES_MAX);
+		else if (too_long)
 			r = fail(ps, ps->line, key_of(line), "line longer than %d bytes",
 				 PROFILE_LINE_MAX);
 		else if (has_nul)

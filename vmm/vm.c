@@ -12,7 +12,13 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "ept.h"
 #include "vmm.h"
+
+/* The least VMM region a shadow MMU runs in: 512 table pages, reclaimed
+ * LRU-first when full (guest RAM is a multiple of 2m, so any room left
+ * below MAXPHYADDR is at least this). */
+#define SHADOW_VMM_MIN	(2 * MiB)
 
 static void errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -140,11 +146,89 @@ static int vm_numa_bind(struct vm *vm, int node, char *err, size_t errlen)
 	return 0;
 }
 
+/* size_str - bytes for a message: "64 GiB", "2 MiB", "4096 bytes". */
+static const char *size_str(uint64_t v, char buf[32])
+{
+	if (v && v % GiB == 0)
+		snprintf(buf, 32, "%llu GiB", (unsigned long long)(v / GiB));
+	else if (v && v % MiB == 0)
+		snprintf(buf, 32, "%llu MiB", (unsigned long long)(v / MiB));
+	else if (v && v % KiB == 0)
+		snprintf(buf, 32, "%llu KiB", (unsigned long long)(v / KiB));
+	else
+		snprintf(buf, 32, "%llu bytes", (unsigned long long)v);
+	return buf;
+}
+
+/* arg_str - bytes as --guest-mem takes them: "64g", "65534m". */
+static const char *arg_str(uint64_t v, char buf[32])
+{
+	if (v && v % GiB == 0)
+		snprintf(buf, 32, "%llug", (unsigned long long)(v / GiB));
+	else if (v && v % MiB == 0)
+		snprintf(buf, 32, "%llum", (unsigned long long)(v / MiB));
+	else
+		snprintf(buf, 32, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+int vm_layout(const struct vm_config *cfg, uint64_t *backing, uint64_t *vmm_bytes,
+	      char *err, size_t errlen)
+{
+	unsigned mpa = cfg->prof->maxphyaddr;
+	uint64_t limit = UINT64_C(1) << mpa, hsize = LEVEL_SIZE(cfg->host_level);
+	uint64_t b = (cfg->guest_mem + hsize - 1) & ~(hsize - 1), need, room;
+	char s1[32], s2[32], s3[32], s4[32];
+	bool ept = cfg->ops == &ept_mmu_ops;
+
+	if (cfg->guest_mem > limit) {
+		errf(err, errlen, "--guest-mem=%s is above the 2^%u = %s of physical address "
+		     "space of CPU profile %s (its maxphyaddr)", arg_str(cfg->guest_mem, s1),
+		     mpa, size_str(limit, s2), cfg->prof->name);
+		return -1;
+	}
+	if (cfg->vmm_mem != 0 && cfg->guest_mem % hsize != 0 && cfg->host_level == LEVEL_1G) {
+		/* the last host page would be zeroed and resident beyond RAM */
+		errf(err, errlen, "1G host pages (--host-pages=1g, the default under --pages=1g) "
+		     "need --guest-mem a multiple of 1g (got %s): "
+		     "a 1G host page is backed in full, so RAM plus the VMM's region would "
+		     "not bound what the host uses", arg_str(cfg->guest_mem, s1));
+		return -1;
+	}
+	if (cfg->vmm_mem == 0) {	/* native: no VMM tables */
+		*backing = b;
+		*vmm_bytes = 0;
+		return 0;
+	}
+	if (ept && mpa < 36) {
+		errf(err, errlen, "the ept MMU needs maxphyaddr >= 36 (4-level EPT); CPU profile "
+		     "%s has maxphyaddr = %u", cfg->prof->name, mpa);
+		return -1;
+	}
+	need = ept ? ept_vmm_bytes(cfg->guest_mem, cfg->host_level) : SHADOW_VMM_MIN;
+	room = b < limit ? limit - b : 0;
+	if (room < need) {
+		errf(err, errlen, "--guest-mem=%s with --mmu=%s: guest RAM (%s%s) plus the "
+		     "VMM's tables (at least %s) must lie below 2^%u = %s (maxphyaddr of CPU "
+		     "profile %s); use a smaller --guest-mem", arg_str(cfg->guest_mem, s1),
+		     cfg->ops->name, size_str(b, s2),
+		     b != cfg->guest_mem ? " in host pages" : "", size_str(need, s3), mpa,
+		     size_str(limit, s4), cfg->prof->name);
+		return -1;
+	}
+	*backing = b;
+	/* as asked, clipped below MAXPHYADDR: every table stays reachable */
+	*vmm_bytes = cfg->vmm_mem < room ? cfg->vmm_mem : room;
+	if (*vmm_bytes < need)
+		*vmm_bytes = need;
+	return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct vcpu *cpu = &vm->cpu;
 	struct mmu *m = &cpu->mmu;
-	uint64_t backing, len;
+	uint64_t backing, len, vmm_bytes;
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
@@ -153,11 +237,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	/*
 	 * Host physical memory: guest RAM's backing (rounded up to the host
 	 * page size so a VMM can back it with aligned large pages), then the
-	 * VMM's own region for shadow/EPT tables.
+	 * VMM's own region for shadow/EPT tables, all below MAXPHYADDR.
 	 */
-	backing = (cfg->guest_mem + LEVEL_SIZE(cfg->host_level) - 1) &
-		  ~(LEVEL_SIZE(cfg->host_level) - 1);
-	len = backing + cfg->vmm_mem;
+	if (vm_layout(cfg, &backing, &vmm_bytes, err, errlen) < 0)
+		return -1;
+	len = backing + vmm_bytes;
 	if (host_alloc(vm, len, err, errlen) < 0)
 		return -1;
 	if (vm_numa_bind(vm, cfg->numa_node, err, errlen) < 0)

@@ -66,7 +66,10 @@ struct profile {
 
 /*
  * profile_load - parse a profile file. Returns 0, or -1 with a one-line
- * message "FILE:LINE: key 'K': what is wrong" (or "FILE: ...") in err.
+ * message "FILE:LINE: key 'K': what is wrong" (or "FILE: ...") in err;
+ * -2 (message in err too) when path is not a regular file, which is never
+ * read (a FIFO is not even waited on). At most 256 KiB and 4096 lines
+ * are read (PROFILE_FILE_MAX, PROFILE_LINES_MAX in profile.c).
  */
 int profile_load(struct profile *p, const char *path, char *err, size_t errlen);
 
@@ -232,6 +235,21 @@ struct vm {
  * Returns 0, or -1 with a one-line reason in err.
  */
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen);
+
+/*
+ * vm_layout - where vm_create puts a VM of cfg in host physical memory:
+ * guest RAM's backing [0, *backing) (guest_mem rounded up to the host
+ * page), then the VMM's region of *vmm_bytes (cfg->vmm_mem, 0 for native,
+ * clipped so it ends at or below 2^maxphyaddr: the modeled hardware must
+ * reach every table the VMM builds). Returns 0, or -1 with a one-line
+ * reason naming the key and the limit in err when guest RAM is above
+ * 2^maxphyaddr, the MMU cannot work with this maxphyaddr (EPT below 36),
+ * the tables the MMU needs do not fit, or 1G host pages would back more
+ * than guest RAM (guest_mem not a multiple of 1g). Allocates nothing: main
+ * validates the whole grid with it before running any cell.
+ */
+int vm_layout(const struct vm_config *cfg, uint64_t *backing, uint64_t *vmm_bytes,
+	      char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
 /* vm_numa_check - can guest RAM be bound to NUMA node `node` (-1: no
  * binding asked)? 0, or -1 with a one-line reason in err. */

@@ -76,10 +76,19 @@ static void parse_csv(struct vmmrun *r)
 
 void vmmrun(struct vmmrun *r, const char *const *args)
 {
+	vmmrun_to(r, args, NULL);
+}
+
+void vmmrun_to(struct vmmrun *r, const char *const *args, const char *stdout_path)
+{
 	const char *vmm = getenv("VMM");
 	const char *argv[64];
 	int out = tmpfd(), err = tmpfd(), st, i;
+	int to = stdout_path ? open(stdout_path, O_WRONLY) : out;
 	pid_t pid;
+
+	if (to < 0)
+		abort();
 
 	memset(r, 0, sizeof(*r));
 	argv[0] = vmm ? vmm : "vmm";
@@ -88,7 +97,7 @@ void vmmrun(struct vmmrun *r, const char *const *args)
 	argv[i + 1] = NULL;
 	pid = fork();
 	if (pid == 0) {
-		dup2(out, 1);
+		dup2(to, 1);
 		dup2(err, 2);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
@@ -98,6 +107,8 @@ void vmmrun(struct vmmrun *r, const char *const *args)
 	r->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	r->out = slurp(out);
 	r->err = slurp(err);
+	if (to != out)
+		close(to);
 	close(out);
 	close(err);
 	parse_csv(r);

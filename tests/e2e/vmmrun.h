@@ -22,6 +22,9 @@ struct vmmrun {
 
 /* vmmrun - run $VMM with a NULL-terminated argv (without argv[0]). */
 void vmmrun(struct vmmrun *r, const char *const *args);
+/* vmmrun_to - the same with stdout going to stdout_path (opened for
+ * writing; r->out stays empty), e.g. /dev/full. */
+void vmmrun_to(struct vmmrun *r, const char *const *args, const char *stdout_path);
 void vmmrun_free(struct vmmrun *r);
 
 /* vmmrun_get - the cell of column `name` in row `row`, or NULL. */
