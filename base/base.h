@@ -85,4 +85,24 @@ struct param_spec {
 #define DEBUG_CHECKS 0
 #endif
 
+/*
+ * esc_byte - the byte c as a one-line message shows it: itself when it is
+ * printable ASCII, else "\xNN" (control bytes, DEL, bytes >= 0x80).
+ * Writes 1 or 4 bytes to out (no NUL) and returns how many.
+ */
+static inline size_t esc_byte(unsigned char c, char out[4])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c >= 0x20 && c < 0x7f) {
+		out[0] = (char)c;
+		return 1;
+	}
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 15];
+	return 4;
+}
+
 #endif /* MEMVIRT_BASE_H */

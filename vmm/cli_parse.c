@@ -8,30 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "cli_parse.h"
 
 #define QUOTE_MAX	80	/* input bytes of a value quoted in a message */
 
 char *cli_escape(const char *s, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
 
 	if (outlen == 0)
 		return out;
 	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
 		char tmp[4];
-		size_t k = 0;
+		size_t k = esc_byte((unsigned char)*s, tmp);
 
-		if (c < 0x20 || c >= 0x7f) {
-			tmp[k++] = '\\';
-			tmp[k++] = 'x';
-			tmp[k++] = hex[c >> 4];
-			tmp[k++] = hex[c & 15];
-		} else {
-			tmp[k++] = (char)c;
-		}
 		if (o + k >= outlen)
 			break;
 		memcpy(out + o, tmp, k);

@@ -153,23 +153,16 @@ struct parser {
 #define SHOWN_MAX	40
 static const char *shown(const char *s, char buf[SHOWN_MAX + 4])
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t i, o = 0;
 
 	for (i = 0; s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-		size_t k = (c < 0x20 || c >= 0x7f) ? 4 : 1;
+		char tmp[4];
+		size_t k = esc_byte((unsigned char)s[i], tmp);
 
 		if (o + k > SHOWN_MAX)
 			break;
-		if (k == 4) {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[c >> 4];
-			buf[o++] = hex[c & 15];
-		} else {
-			buf[o++] = (char)c;
-		}
+		memcpy(buf + o, tmp, k);
+		o += k;
 	}
 	if (s[i] != '\0') {
 		memcpy(buf + o, "...", 3);
