@@ -51,7 +51,8 @@ int core_init(struct core *c, const struct core_config *cfg)
 		core_destroy(c);
 		return -ENOMEM;
 	}
-	c->rfos = cfg->store_rfos;
+	/* store line fetches hold miss buffers too: never more than there are */
+	c->rfos = cfg->store_rfos < cfg->mshrs ? cfg->store_rfos : cfg->mshrs;
 	c->nmshr = cfg->mshrs;
 	c->mshr_mask = pow2_at_least(cfg->mshrs) - 1;
 	c->nwalkers = cfg->walkers;
@@ -259,9 +260,15 @@ void core_access(struct core *c, const struct core_access *a)
 		core_time commit = c->retire > c->commit_last ? c->retire : c->commit_last;
 
 		if (a->level != 0) {
+			/* At most rfos fetches in flight: this one starts when
+			 * the store rfos places older has committed. They are
+			 * not taken from the loads' miss buffers: they start in
+			 * the future (when the store nears the head), and a
+			 * buffer held from now until then would starve loads
+			 * that real hardware serves meanwhile. */
 			core_time gate = c->nstores >= c->rfos ?
 				c->sb[(c->nstores - c->rfos) & c->sb_mask] : 0;
-			core_time done = miss(c, t > gate ? t : gate, c->lat[a->level]);
+			core_time done = (t > gate ? t : gate) + c->lat[a->level];
 
 			if (done > commit)
 				commit = done;

@@ -22,8 +22,8 @@
  *              one completed
  *   stores     retire into the store buffer and commit in order; a store
  *              that misses fetches its line once it is among the
- *              `store_rfos` oldest uncommitted stores, holding a miss
- *              buffer, and commits when the line is there
+ *              `store_rfos` (at most `mshrs`) oldest uncommitted stores,
+ *              and commits when the line is there
  *   serialise  exits, #PF delivery, syscalls, CR3 writes and INVLPG wait
  *              for the window (and, where the architecture says so, the
  *              store buffer) to drain, then take their own cycles

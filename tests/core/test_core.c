@@ -351,3 +351,20 @@ Test(core, inline_l1_path_is_exact)
 		cr_expect(memcmp(stack[0], stack[1], sizeof(stack[0])) == 0, "seed %u stack", seed);
 	}
 }
+
+/*
+ * Store misses waiting in the store buffer do not starve loads of miss
+ * buffers: 8 stores to L2 queue for 4 x 12 cycles of line fetches, but
+ * a DRAM load dispatched behind them issues at once (cycle 8) and
+ * completes at 208, which is the end of the run: the stores have
+ * committed by then.
+ */
+Test(core, queued_store_misses_leave_loads_their_buffers)
+{
+	up_cfg(cfg());
+	for (unsigned j = 0; j < 8; j++)
+		store(1);
+	load(3);
+	cr_expect_float_eq(cycles(), 8.0 + 200, 1e-9);
+	down();
+}
