@@ -57,7 +57,7 @@ exit_handler.ept_misconfig = 900    # estimate: MMIO-style fast path
 # decide what overlaps.
 rob          = 320      # [AMD19h]: Zen 4 retire queue, 320 entries
 store_buffer = 64       # [AMD19h]: 64-entry store queue
-store_rfos   = 2        # measured here: a store-only loop striding 4097 bytes over an L2-resident array retires one store per ~9 cycles (L2 latency 14): about 1.5 line fetches in flight; 2 is the nearest whole figure
+store_rfos   = 1        # measured here: a store-only loop striding 4097 bytes over an L2-resident (256 KiB) array retires one store per 8.8-11 cycles at L2 latency 14 (runs differ with the machine's load), i.e. 1.3-1.6 line fetches in flight; the figure is a whole number, and 1 is nearer both that and memsweep at 32 MiB (scripts/calibrate.sh): 2 halves the modeled memsweep time
 mshrs        = 24       # [AMD19h]: the L1D tracks up to 24 outstanding misses (miss address buffers)
 walkers      = 6        # [AMD19h]: six page table walkers
 
