@@ -24,7 +24,7 @@ import sys
 RES = sys.argv[1] if len(sys.argv) > 1 else "results"
 CONFIGS = [(m, p) for m in ("native", "shadow", "ept") for p in ("4k", "2m")]
 CATS = [("cycles_user", "guest user"), ("cycles_kernel", "guest kernel"),
-        ("cycles_data", "data memory"), ("cycles_tlb", "TLB L2 hits"),
+        ("cycles_data", "data memory"), ("cycles_tlb", "L2 TLB lookups"),
         ("cycles_walk", "page walks"), ("cycles_exit", "VM exits")]
 EXITS = [("exit_exception_nmi", "EXCEPTION_NMI (#PF)"), ("exit_cr_access", "CR_ACCESS"),
          ("exit_invlpg", "INVLPG"), ("exit_ept_violation", "EPT_VIOLATION"),
