@@ -376,7 +376,7 @@ int scen_run_kvm(const struct scen *s, struct scen_counts *out, char *err, size_
 {
 	struct kvm_vm v;
 	int64_t prev[C_NR], cur[C_NR];
-	unsigned phase = 0, c;
+	unsigned phase = 0;
 	size_t i;
 	int ret = -1;
 
@@ -416,10 +416,7 @@ int scen_run_kvm(const struct scen *s, struct scen_counts *out, char *err, size_
 		if (kstats_read(&v.vs) < 0 || kstats_read(&v.cs) < 0)
 			goto stats;
 		snapshot(&v.vs, &v.cs, cur);
-		for (c = 0; c < C_NR; c++)
-			out[phase].v[c] = cur[c] - prev[c];
-		memcpy(prev, cur, sizeof(prev));
-		phase++;
+		scen_phase_end(out, &phase, cur, prev);
 	}
 	ret = 0;
 	goto out;

@@ -92,7 +92,7 @@ int scen_run_memvirt(const struct scen *s, struct scen_counts *out, char *err, s
 	};
 	struct vcpu *cpu;
 	int64_t prev[C_NR], cur[C_NR];
-	unsigned phase = 0, c;
+	unsigned phase = 0;
 	size_t i;
 	int ret = -1;
 
@@ -145,10 +145,7 @@ int scen_run_memvirt(const struct scen *s, struct scen_counts *out, char *err, s
 		if (st->op != SCEN_PHASE)
 			continue;
 		snapshot(cpu, cur);
-		for (c = 0; c < C_NR; c++)
-			out[phase].v[c] = cur[c] - prev[c];
-		memcpy(prev, cur, sizeof(prev));
-		phase++;
+		scen_phase_end(out, &phase, cur, prev);
 	}
 	ret = 0;
 	goto out;

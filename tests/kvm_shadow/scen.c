@@ -352,3 +352,14 @@ int scen_random(struct scen *s, uint64_t seed, unsigned nsteps, unsigned phase_l
 	}
 	return e ? -1 : 0;
 }
+
+void scen_phase_end(struct scen_counts *out, unsigned *phase, const int64_t cur[C_NR],
+		    int64_t prev[C_NR])
+{
+	unsigned c;
+
+	for (c = 0; c < C_NR; c++)
+		out[*phase].v[c] = cur[c] - prev[c];
+	memcpy(prev, cur, C_NR * sizeof(*prev));
+	(*phase)++;
+}

@@ -90,6 +90,12 @@ struct scen_counts {
 	int64_t		v[C_NR];
 };
 
+/* scen_phase_end - record phase *phase as the change from prev to cur,
+ * then make cur the new prev and move to the next phase. Both sides
+ * call it at each SCEN_PHASE step. */
+void scen_phase_end(struct scen_counts *out, unsigned *phase, const int64_t cur[C_NR],
+		    int64_t prev[C_NR]);
+
 /* scen_probe - the 17 phases of the reference probe (see scen.c). */
 int scen_probe(struct scen *s);
 
