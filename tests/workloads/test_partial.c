@@ -93,6 +93,17 @@ static unsigned check_mmu(const char *mmu)
 }
 
 /* 4 addresses in RAM and 4 beyond it, through one 1G page. */
-Test(partial_page, native) { cr_assert_eq(check_mmu("native"), 8); }
-Test(partial_page, shadow) { cr_assert_eq(check_mmu("shadow"), 8); }
-Test(partial_page, ept) { cr_assert_eq(check_mmu("ept"), 8); }
+Test(partial_page, native)
+{
+	cr_assert_eq(check_mmu("native"), 8);
+}
+
+Test(partial_page, shadow)
+{
+	cr_assert_eq(check_mmu("shadow"), 8);
+}
+
+Test(partial_page, ept)
+{
+	cr_assert_eq(check_mmu("ept"), 8);
+}
