@@ -223,16 +223,24 @@ int ensure_root(struct shadow *s)
 /* Interceptions                                                       */
 /* ------------------------------------------------------------------ */
 
+/* An intercepted instruction: a plain exit of `reason`, its handler's
+ * work counted into f until the handler sets s->work back. */
+static void intercepted(struct shadow *s, struct mmu_fault *f, unsigned reason,
+			uint64_t qual)
+{
+	s->work = &f->work;
+	f->exited = true;
+	f->exit_reason = reason;
+	f->exit_kind = MMU_EXIT_PLAIN;
+	f->exit_qual = qual;
+}
+
 enum mmu_result shadow_write_cr3(struct mmu *m, struct mmu_fault *f)
 {
 	struct shadow *s = m->priv;
 	bool hit;
 
-	s->work = &f->work;
-	f->exited = true;
-	f->exit_reason = EXIT_REASON_CR_ACCESS;
-	f->exit_kind = MMU_EXIT_PLAIN;
-	f->exit_qual = 3;		/* MOV to CR3 from RAX */
+	intercepted(s, f, EXIT_REASON_CR_ACCESS, 3);	/* MOV to CR3 from RAX */
 	f->work.tlb_flush = 1;		/* a CR3 load flushes (PCID 0) */
 	s->seq++;
 	if (load_root(s, cr3_gfn(m), root_role(s), &hit) < 0) {
@@ -276,11 +284,7 @@ enum mmu_result shadow_invlpg(struct mmu *m, struct mmu_fault *f)
 	struct shadow *s = m->priv;
 	unsigned i;
 
-	s->work = &f->work;
-	f->exited = true;
-	f->exit_reason = EXIT_REASON_INVLPG;
-	f->exit_kind = MMU_EXIT_PLAIN;
-	f->exit_qual = f->va;
+	intercepted(s, f, EXIT_REASON_INVLPG, f->va);
 	if (!(m->sregs.cr0 & CR0_PG) || ensure_root(s) < 0)
 		goto out;
 	/* Every cached root, as KVM's kvm_mmu_invlpg (KVM_MMU_ROOTS_ALL). */

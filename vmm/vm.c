@@ -146,30 +146,40 @@ static int vm_numa_bind(struct vm *vm, int node, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Bytes in the largest binary unit that divides them, with the suffixes
+ * of `u` (GiB, MiB, KiB, then plain bytes; NULL: skip that unit).
+ */
+struct size_units { const char *suffix[4]; };
+
+static const char *size_in(uint64_t v, char buf[32], const struct size_units *u)
+{
+	static const uint64_t unit[3] = { GiB, MiB, KiB };
+	unsigned i;
+
+	for (i = 0; i < 3; i++)
+		if (u->suffix[i] && v && v % unit[i] == 0) {
+			snprintf(buf, 32, "%llu%s", (unsigned long long)(v / unit[i]), u->suffix[i]);
+			return buf;
+		}
+	snprintf(buf, 32, "%llu%s", (unsigned long long)v, u->suffix[3]);
+	return buf;
+}
+
 /* size_str - bytes for a message: "64 GiB", "2 MiB", "4096 bytes". */
 static const char *size_str(uint64_t v, char buf[32])
 {
-	if (v && v % GiB == 0)
-		snprintf(buf, 32, "%llu GiB", (unsigned long long)(v / GiB));
-	else if (v && v % MiB == 0)
-		snprintf(buf, 32, "%llu MiB", (unsigned long long)(v / MiB));
-	else if (v && v % KiB == 0)
-		snprintf(buf, 32, "%llu KiB", (unsigned long long)(v / KiB));
-	else
-		snprintf(buf, 32, "%llu bytes", (unsigned long long)v);
-	return buf;
+	static const struct size_units u = { { " GiB", " MiB", " KiB", " bytes" } };
+
+	return size_in(v, buf, &u);
 }
 
 /* arg_str - bytes as --guest-mem takes them: "64g", "65534m". */
 static const char *arg_str(uint64_t v, char buf[32])
 {
-	if (v && v % GiB == 0)
-		snprintf(buf, 32, "%llug", (unsigned long long)(v / GiB));
-	else if (v && v % MiB == 0)
-		snprintf(buf, 32, "%llum", (unsigned long long)(v / MiB));
-	else
-		snprintf(buf, 32, "%llu", (unsigned long long)v);
-	return buf;
+	static const struct size_units u = { { "g", "m", NULL, "" } };
+
+	return size_in(v, buf, &u);
 }
 
 int vm_layout(const struct vm_config *cfg, uint64_t *backing, uint64_t *vmm_bytes,
