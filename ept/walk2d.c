@@ -80,10 +80,8 @@ static int ept_translate(struct ept *e, gpa_t gpa, unsigned acc, uint32_t qual,
 	struct mmu_work *w = &e->f->work;
 	bool psc = !(e->off & EPT_CACHE_EPT_PSC);
 	enum walk_result res;
-	uint64_t table;
-	unsigned rights;
 
-	/* inputs only: walk() sets every output (no memset on this path) */
+	/* inputs only: walk_run() sets every output (no memset on this path) */
 	r->fmt = WALK_FMT_EPT;
 	r->addr = gpa;
 	r->root = e->root;
@@ -91,15 +89,9 @@ static int ept_translate(struct ept *e, gpa_t gpa, unsigned acc, uint32_t qual,
 	r->mode = &e->emode;
 	r->mem = &e->host;
 	r->start_level = 0;
-	if (psc) {
-		r->start_level = psc_lookup(&e->psc, gpa, EPT_CTX, &table, &rights);
-		if (r->start_level) {
-			r->start_table = table;
-			r->start_rights = rights;
-			w->psc_hits++;
-		}
-	}
-	res = walk(r);
+	if (psc)
+		w->psc_hits += psc_walk_start(&e->psc, EPT_CTX, r);
+	res = walk_run(r);
 	w->walk_reads += r->reads;
 	w->walk_ad_writes += r->ad_writes;
 	BUG_ON(res == WALK_ABORT, "host memory hooks cannot abort");
@@ -108,7 +100,7 @@ static int ept_translate(struct ept *e, gpa_t gpa, unsigned acc, uint32_t qual,
 		return EPT_ABORT_EXIT;
 	}
 	if (psc)
-		mmu_psc_fill_walk(&e->psc, EPT_CTX, r);
+		psc_fill_walk(&e->psc, EPT_CTX, r);
 	return 0;
 }
 
@@ -117,13 +109,9 @@ static int ept_translate(struct ept *e, gpa_t gpa, unsigned acc, uint32_t qual,
 /* ------------------------------------------------------------------ */
 
 /* Do EPT rights (and, for a write under EPT A/D, the D bit) allow acc? */
-static bool ept_allows(unsigned rights, bool dirty, unsigned acc, bool ad)
+static bool ept_cached_allows(unsigned rights, bool dirty, unsigned acc, bool ad)
 {
-	if (acc & ACC_WRITE)
-		return (rights & RIGHT_W) && (dirty || !ad);
-	if (acc & ACC_FETCH)
-		return (rights & RIGHT_X) != 0;
-	return (rights & RIGHT_R) != 0;
+	return walk_ept_allows(rights, acc) && (!(acc & ACC_WRITE) || dirty || !ad);
 }
 
 /*
@@ -140,7 +128,7 @@ static int gpa_page(struct ept *e, gpa_t gpa, unsigned acc, uint32_t qual,
 
 	if (!(e->off & EPT_CACHE_NTLB)) {
 		te = tc_find(&e->ntlb, gpa, LEVEL_4K, EPT_CTX, false);
-		if (te && ept_allows(te->rights, (te->flags & TCE_DIRTY) != 0, acc, ad)) {
+		if (te && ept_cached_allows(te->rights, (te->flags & TCE_DIRTY) != 0, acc, ad)) {
 			e->f->work.ntlb_hits++;
 			out->hpa = te->val;
 			out->rights = te->rights;
@@ -186,7 +174,7 @@ static int gpte_hpa(struct ept *e, gpa_t gpa, unsigned level, bool write, hpa_t 
 	if (gpa >= h->guest_size || h->guest_size - gpa < sizeof(uint64_t))
 		return WALK_MEM_NONE;
 	if (!(memo->valid && memo->page == (gpa & PAGE_MASK) &&
-	      ept_allows(memo->rights, memo->dirty, acc, ad))) {
+	      ept_cached_allows(memo->rights, memo->dirty, acc, ad))) {
 		rc = gpa_page(e, gpa, acc, qual, memo);
 		if (rc < 0)
 			return rc;
@@ -228,7 +216,7 @@ static int guest_set(void *ctx, uint64_t gpa, unsigned level, uint64_t bits)
 void ept_hooks_init(struct ept *e, struct mmu *m)
 {
 	e->m = m;
-	mmu_host_mem(&e->host, &m->hmem);
+	hmem_host_mem(&e->host, &m->hmem);
 	e->guest = (struct walk_mem){ .read = guest_read, .set = guest_set, .ctx = e };
 }
 
@@ -257,7 +245,7 @@ enum mmu_result ept_walk2d(struct mmu *m, struct mmu_fault *f)
 	gpa_t gbase;
 
 	walk_begin(e, m, f);
-	/* inputs only: walk() sets every output (no memset on this path) */
+	/* inputs only: walk_run() sets every output (no memset on this path) */
 	r.fmt = WALK_FMT_X86_64;
 	r.addr = f->va;
 	r.root = m->sregs.cr3;
@@ -267,8 +255,8 @@ enum mmu_result ept_walk2d(struct mmu *m, struct mmu_fault *f)
 	r.start_level = 0;
 	gpsc = !(e->off & EPT_CACHE_GUEST_PSC);
 	if (gpsc)
-		mmu_walk_from_psc(&m->tlb.psc, m->tlb.ctx, &r, &f->work);
-	res = walk(&r);
+		f->work.psc_hits += psc_walk_start(&m->tlb.psc, m->tlb.ctx, &r);
+	res = walk_run(&r);
 	f->work.walk_reads += r.reads;
 	f->work.walk_ad_writes += r.ad_writes;
 	switch (res) {
@@ -284,7 +272,7 @@ enum mmu_result ept_walk2d(struct mmu *m, struct mmu_fault *f)
 		BUG_ON(1, "an x86 walk cannot misconfigure");
 	}
 	if (gpsc)
-		mmu_psc_fill_walk(&m->tlb.psc, m->tlb.ctx, &r);
+		psc_fill_walk(&m->tlb.psc, m->tlb.ctx, &r);
 
 	gsize = LEVEL_SIZE(r.level);
 	gbase = r.pa & ~(gsize - 1);

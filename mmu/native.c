@@ -17,7 +17,7 @@ static int native_init(struct mmu *m)
 
 	if (!n)
 		return -12; /* -ENOMEM */
-	mmu_identity_mem(&n->mem, &m->hmem);
+	hmem_identity_mem(&n->mem, &m->hmem);
 	m->priv = n;
 	return 0;
 }
@@ -45,8 +45,8 @@ static enum mmu_result native_fill(struct mmu *m, struct mmu_fault *f)
 	};
 	enum walk_result res;
 
-	mmu_walk_from_psc(&m->tlb.psc, m->tlb.ctx, &r, &f->work);
-	res = walk(&r);
+	f->work.psc_hits += psc_walk_start(&m->tlb.psc, m->tlb.ctx, &r);
+	res = walk_run(&r);
 	f->work.walk_reads += r.reads;
 	f->work.walk_ad_writes += r.ad_writes;
 	if (res == WALK_FAULT) {
@@ -54,7 +54,7 @@ static enum mmu_result native_fill(struct mmu *m, struct mmu_fault *f)
 		return MMU_FAULT;
 	}
 	BUG_ON(res != WALK_OK, "identity memory cannot abort a walk");
-	mmu_psc_fill_walk(&m->tlb.psc, m->tlb.ctx, &r);
+	psc_fill_walk(&m->tlb.psc, m->tlb.ctx, &r);
 	f->hpa = r.pa & ~(LEVEL_SIZE(r.level) - 1);
 	f->level = r.level;
 	f->rights = r.rights;

@@ -1,328 +1,17 @@
 /*
- * tlb.c - tagged set-associative caches and what is built from them: the
- * two-level TLB (per-size arrays, VPID/PCID/global tags, the memo of L1
- * hits) and the paging-structure caches. Invalidation follows SDM Vol. 3
- * 4.10.4; nothing here allocates, divides or calls indirectly after init.
+ * tlb.c - the two-level TLB built from tagged caches (tc.h): per-size
+ * arrays, VPID/PCID/global tags, the memo of L1 hits. Invalidation follows
+ * SDM Vol. 3 4.10.4; nothing here allocates, divides or calls indirectly
+ * after init.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mmu.h"
+#include "tlb.h"
 
 /* Levels a TLB array can hold: 4K, 2M, 1G (bit l of tc->sizes). */
 #define TLB_SIZES_VALID	((1u << LEVEL_4K) | (1u << LEVEL_2M) | (1u << LEVEL_1G))
-
-/* ------------------------------------------------------------------ */
-/* Tagged set-associative caches                                       */
-/* ------------------------------------------------------------------ */
-
-/*
- * Where an address lives in a cache. For a page (or region) of size
- * LEVEL_SIZE(level):
- *
- *   63                  LEVEL_SHIFT(level)            0
- *  +---------------------------+------------------------+
- *  |            key            |   offset in the page   |
- *  +---------------------------+------------------------+
- *            set = key & (sets - 1)
- *
- * The set's ways are contiguous in c->e (set-major).
- */
-static inline struct tc_entry *tc_set(const struct tc *c, uint64_t key)
-{
-	return c->e + (size_t)(key & (c->sets - 1)) * c->ways;
-}
-
-/* The tag match every lookup uses: same page, same size, and either the
- * same context or (match_global) a global entry of the same VPID. */
-static inline bool tc_match(const struct tc_entry *e, uint64_t key,
-			    unsigned level, uint32_t ctx, bool match_global)
-{
-	/* the key rejects almost every way: test it alone first */
-	if (e->key != key)
-		return false;
-	if (!(e->flags & TCE_VALID) || e->level != level)
-		return false;
-	return e->ctx == ctx ||
-	       (match_global && (e->flags & TCE_GLOBAL) &&
-		TC_CTX_VPID(e->ctx) == TC_CTX_VPID(ctx));
-}
-
-/*
- * The presence filter: a count of valid entries per hash of (key, level),
- * kept exactly on every valid/invalid transition. A zero count proves no
- * way of any set holds the page, so a miss (the common case of a
- * TLB-missing sweep) costs one load instead of a set scan. A nonzero
- * count proves nothing: the set is scanned as before. Results never
- * differ from a scan; only the time does.
- */
-static inline uint16_t *tc_pres(const struct tc *c, uint64_t key, unsigned level)
-{
-	return &c->pres[((key ^ (uint64_t)level << 58) * UINT64_C(0x9e3779b97f4a7c15)) >>
-			c->pres_shift];
-}
-
-/* First matching entry of one size, in way order; LRU untouched. */
-static inline struct tc_entry *tc_probe(const struct tc *c, uint64_t addr,
-					unsigned level, uint32_t ctx,
-					bool match_global)
-{
-	uint64_t key = addr >> LEVEL_SHIFT(level);
-	struct tc_entry *set;
-
-	if (unlikely(c->sets == 0) || *tc_pres(c, key, level) == 0)
-		return NULL;
-	set = tc_set(c, key);
-	for (uint32_t w = 0; w < c->ways; w++)
-		if (tc_match(&set[w], key, level, ctx, match_global))
-			return &set[w];
-	return NULL;
-}
-
-static inline uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-/* A random way of a full set: multiply-shift maps 32 random bits onto
- * [0, ways) without a modulo; ways need not be a power of two. */
-static inline struct tc_entry *tc_random_way(struct tc *c, struct tc_entry *set)
-{
-	uint64_t r = xorshift64(&c->rng) >> 32;
-
-	return &set[(r * c->ways) >> 32];
-}
-
-int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock)
-{
-	uint32_t sets;
-
-	memset(c, 0, sizeof(*c));
-	c->clock = clock;
-	c->sizes = g->sizes;
-	c->repl = g->repl;
-	if (g->repl > TC_REPL_RANDOM)
-		return -EINVAL;
-	if (g->entries == 0)
-		return 0;		/* absent: sets == 0, every lookup misses */
-	if (g->ways == 0 || g->ways > g->entries || g->entries % g->ways != 0)
-		return -EINVAL;
-	sets = g->entries / g->ways;
-	if ((sets & (sets - 1)) != 0)
-		return -EINVAL;
-	c->e = calloc(g->entries, sizeof(*c->e));
-	if (!c->e)
-		return -ENOMEM;
-	/* four filter slots per entry: few false "maybe"s on a miss */
-	c->pres_shift = 64 - 2;
-	while ((UINT64_C(1) << (64 - c->pres_shift)) < 4 * (uint64_t)g->entries)
-		c->pres_shift--;
-	c->pres = calloc(UINT64_C(1) << (64 - c->pres_shift), sizeof(*c->pres));
-	if (!c->pres) {
-		free(c->e);
-		c->e = NULL;
-		return -ENOMEM;
-	}
-	c->sets = sets;
-	c->ways = g->ways;
-	/* deterministic per geometry: two runs of one config replace alike */
-	c->rng = UINT64_C(0x9e3779b97f4a7c15) ^
-		 ((uint64_t)g->entries << 32 | g->ways);
-	if (c->rng == 0)
-		c->rng = UINT64_C(0x9e3779b97f4a7c15);
-	return 0;
-}
-
-void tc_destroy(struct tc *c)
-{
-	free(c->e);
-	free(c->pres);
-	c->e = NULL;
-	c->pres = NULL;
-	c->sets = 0;
-	c->ways = 0;
-}
-
-struct tc_entry *tc_find(struct tc *c, uint64_t addr, unsigned level,
-			 uint32_t ctx, bool match_global)
-{
-	struct tc_entry *e = tc_probe(c, addr, level, ctx, match_global);
-
-	if (e)
-		e->lru = ++*c->clock;
-	return e;
-}
-
-/* Returns NULL on an absent (entries == 0) cache: callers must cope. */
-struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
-			   uint32_t ctx)
-{
-	uint64_t key = addr >> LEVEL_SHIFT(level);
-	struct tc_entry *set, *oldest, *e = NULL;
-
-	if (unlikely(c->sets == 0))
-		return NULL;
-	set = tc_set(c, key);
-	/* one pass: a match wins, else the first invalid way, else the
-	 * least recently used (or a random) way */
-	oldest = set;
-	for (uint32_t w = 0; w < c->ways; w++) {
-		if (tc_match(&set[w], key, level, ctx, false)) {
-			e = &set[w];
-			break;
-		}
-		if (!(set[w].flags & TCE_VALID)) {
-			if (!e)
-				e = &set[w];
-		} else if (set[w].lru < oldest->lru) {
-			oldest = &set[w];
-		}
-	}
-	if (!e)
-		e = c->repl == TC_REPL_RANDOM ? tc_random_way(c, set) : oldest;
-	if (e->flags & TCE_VALID)
-		(*tc_pres(c, e->key, e->level))--;
-	(*tc_pres(c, key, level))++;
-	e->key = key;
-	e->level = (uint8_t)level;
-	e->ctx = ctx;
-	e->flags = TCE_VALID;
-	e->rights = 0;
-	e->allow = 0;
-	e->val = 0;
-	e->lru = ++*c->clock;
-	e->gen++;
-	return e;
-}
-
-void tc_invalidate_entry(struct tc *c, struct tc_entry *e)
-{
-	BUG_ON(!(e->flags & TCE_VALID), "invalidating an invalid entry");
-	(*tc_pres(c, e->key, e->level))--;
-	e->flags = 0;
-	e->allow = 0;
-	e->gen++;
-}
-
-/*
- * Invalidate every valid entry a flush selects: a non-global entry when
- * (ctx & mask) == (want & mask); a global one when drop_global and
- * (ctx & gmask) == (want & gmask). Masks: UINT32_MAX one context,
- * TC_VPID_MASK one VPID, 0 everything.
- */
-#define TC_VPID_MASK	UINT32_C(0xffff0000)
-
-static void tc_flush(struct tc *c, uint32_t want, uint32_t mask,
-		     bool drop_global, uint32_t gmask)
-{
-	uint32_t n = c->sets * c->ways;
-
-	for (uint32_t i = 0; i < n; i++) {
-		struct tc_entry *e = &c->e[i];
-
-		if (!(e->flags & TCE_VALID))
-			continue;
-		if (e->flags & TCE_GLOBAL) {
-			if (drop_global && (e->ctx & gmask) == (want & gmask))
-				tc_invalidate_entry(c, e);
-		} else if ((e->ctx & mask) == (want & mask)) {
-			tc_invalidate_entry(c, e);
-		}
-	}
-}
-
-/* ------------------------------------------------------------------ */
-/* Paging-structure caches                                             */
-/* ------------------------------------------------------------------ */
-
-/*
- * A PSC entry is tagged with the level of the paging-structure entry it
- * caches, and that same level picks the key shift: a level-l entry maps
- * the LEVEL_SIZE(l) region addr >> LEVEL_SHIFT(l) (PDE: addr >> 21,
- * PDPTE: addr >> 30, PML4E: addr >> 39), which is exactly what tc_find
- * and tc_insert compute when handed `level`. c[level - 2] holds level
- * `level`; its val is the table the entry points to (level - 1).
- */
-#define PSC_LEVELS	3
-
-int psc_init(struct psc *p, const struct tc_geom g[3], uint64_t *clock)
-{
-	int err;
-
-	for (unsigned i = 0; i < PSC_LEVELS; i++) {
-		err = tc_init(&p->c[i], &g[i], clock);
-		if (err) {
-			while (i-- > 0)
-				tc_destroy(&p->c[i]);
-			return err;
-		}
-	}
-	return 0;
-}
-
-void psc_destroy(struct psc *p)
-{
-	for (unsigned i = PSC_LEVELS; i-- > 0;)
-		tc_destroy(&p->c[i]);
-}
-
-/* PSC entries are never global: matching is on the exact context. */
-unsigned psc_lookup(struct psc *p, uint64_t addr, uint32_t ctx,
-		    uint64_t *table, unsigned *rights)
-{
-	for (unsigned i = 0; i < PSC_LEVELS; i++) {
-		struct tc_entry *e = tc_find(&p->c[i], addr, i + 2, ctx, false);
-
-		if (e) {
-			*table = e->val;
-			*rights = e->rights;
-			return i + 1;	/* the walk resumes one level below */
-		}
-	}
-	return 0;
-}
-
-/* Level 5 (a PML5E with LA57) is not cached: ignored. */
-void psc_fill(struct psc *p, uint64_t addr, uint32_t ctx, unsigned level,
-	      uint64_t table, unsigned rights)
-{
-	struct tc_entry *e;
-
-	BUG_ON(level < 2 || level > 5, "paging-structure level out of 2..5");
-	if (level == 5)
-		return;
-	e = tc_insert(&p->c[level - 2], addr, level, ctx);
-	if (e) {
-		e->val = table;
-		e->rights = (uint8_t)rights;
-	}
-}
-
-void psc_flush_ctx(struct psc *p, uint32_t ctx)
-{
-	for (unsigned i = 0; i < PSC_LEVELS; i++)
-		tc_flush(&p->c[i], ctx, UINT32_MAX, true, UINT32_MAX);
-}
-
-void psc_flush_vpid(struct psc *p, uint16_t vpid)
-{
-	for (unsigned i = 0; i < PSC_LEVELS; i++)
-		tc_flush(&p->c[i], TC_CTX(vpid, 0), TC_VPID_MASK, true,
-			 TC_VPID_MASK);
-}
-
-void psc_flush_all(struct psc *p)
-{
-	for (unsigned i = 0; i < PSC_LEVELS; i++)
-		tc_flush(&p->c[i], 0, 0, true, 0);
-}
 
 /* ------------------------------------------------------------------ */
 /* The TLB                                                              */
@@ -606,21 +295,20 @@ void tlb_set_mode(struct tlb *t, bool wp, bool smep, bool smap, bool ac)
  * The miss record: after a lookup in which no entry of either level even
  * matched va, a fill for the same va needs nothing dropped, as long as no
  * entry has been inserted since (every insert ticks the clock) and the
- * context is the same. t->memo_dummy, which the memo only needs as an
- * address, holds it: key = vpn, ctx, lru = clock of the miss.
+ * context is the same.
  */
 static inline void miss_record(struct tlb *t, gva_t va)
 {
-	t->memo_dummy.key = va >> PAGE_SHIFT;
-	t->memo_dummy.ctx = t->ctx;
-	t->memo_dummy.lru = t->clock;
+	t->miss.vpn = va >> PAGE_SHIFT;
+	t->miss.ctx = t->ctx;
+	t->miss.clock = t->clock;
+	t->miss.valid = true;
 }
 
 static inline bool miss_recorded(const struct tlb *t, gva_t va)
 {
-	return t->memo_dummy.lru == t->clock &&
-	       t->memo_dummy.key == va >> PAGE_SHIFT &&
-	       t->memo_dummy.ctx == t->ctx;
+	return t->miss.valid && t->miss.clock == t->clock &&
+	       t->miss.vpn == va >> PAGE_SHIFT && t->miss.ctx == t->ctx;
 }
 
 struct tlb_memo *tlb_lookup(struct tlb *t, gva_t va, unsigned idx,
@@ -702,13 +390,7 @@ void tlb_pf_invalidate(struct tlb *t, gva_t va)
 {
 	level_drop_which(t->l1, t->n_l1, va, t->ctx, false);
 	level_drop_which(t->l2, t->n_l2, va, t->ctx, false);
-	for (unsigned i = 0; i < PSC_LEVELS; i++) {
-		struct tc_entry *e = tc_probe(&t->psc.c[i], va, i + 2, t->ctx,
-					      false);
-
-		if (e)
-			tc_invalidate_entry(&t->psc.c[i], e);
-	}
+	psc_invalidate_addr(&t->psc, va, t->ctx);
 }
 
 /* Flush both TLB levels by context filter (see tc_flush). */

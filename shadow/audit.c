@@ -43,15 +43,7 @@ static uint64_t gread(const struct shadow *s, gpa_t gpa)
 
 static unsigned rights_of(const struct sp *sp, uint64_t e)
 {
-	unsigned r = RIGHT_R;
-
-	if (e & PTE_W)
-		r |= RIGHT_W;
-	if (e & PTE_U)
-		r |= RIGHT_U;
-	if (!sp->role.nxe || !(e & PTE_NX))
-		r |= RIGHT_X;
-	return r;
+	return walk_entry_rights(WALK_FMT_X86_64, sp->role.nxe, e);
 }
 
 static bool hvec_has(struct hvec *h, hpa_t x)
@@ -70,7 +62,7 @@ static void check_leaf(struct audit *a, struct sp *sp, unsigned idx, uint64_t sp
 	const struct shadow *s = a->s;
 	unsigned level = sp->role.level;
 	hpa_t sptep = sp_sptep(sp, idx);
-	gpa_t gpa = gpa_of_hpa(s, spte & PTE_ADDR_MASK);
+	gpa_t gpa = shadow_gpa_of_hpa(s, spte & PTE_ADDR_MASK);
 	unsigned srights = rights_of(sp, spte);
 	uint64_t key = gpa >> LEVEL_SHIFT(level);
 	gpa_t want = 0;
@@ -79,9 +71,9 @@ static void check_leaf(struct audit *a, struct sp *sp, unsigned idx, uint64_t sp
 
 	if (key >= s->nregions[level] || !hvec_has(&s->rmap[level][key], sptep))
 		fail(a, "leaf spte %#" PRIx64 " missing from the rmap", sptep);
-	if (level > LEVEL_4K && !lpage_allowed(s, gpa, level))
+	if (level > LEVEL_4K && !shadow_lpage_allowed(s, gpa, level))
 		fail(a, "large spte %#" PRIx64 " covers a tracked frame", sptep);
-	if ((spte & PTE_W) && level == LEVEL_4K && !gfn_writable(s, gpa >> PAGE_SHIFT))
+	if ((spte & PTE_W) && level == LEVEL_4K && !shadow_gfn_writable(s, gpa >> PAGE_SHIFT))
 		fail(a, "spte %#" PRIx64 " writable on write-protected gfn %#" PRIx64,
 		     sptep, gpa >> PAGE_SHIFT);
 	if (sp->role.direct) {

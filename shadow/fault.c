@@ -29,7 +29,7 @@ static int gmem_read(void *ctx, uint64_t gpa, unsigned level, uint64_t *val)
 	(void)level;
 	if (gpa >= s->m->hmem.guest_size || s->m->hmem.guest_size - gpa < sizeof(*val))
 		return WALK_MEM_NONE;
-	hpa = guest_hpa(s, gpa);
+	hpa = shadow_guest_hpa(s, gpa);
 	hmem_ref(&s->m->hmem, hpa, HREF_VMM);
 	memcpy(val, s->m->hmem.base + hpa, sizeof(*val));
 	return WALK_MEM_OK;
@@ -44,7 +44,7 @@ static int gmem_set(void *ctx, uint64_t gpa, unsigned level, uint64_t bits)
 	(void)level;
 	if (gpa >= s->m->hmem.guest_size || s->m->hmem.guest_size - gpa < sizeof(v))
 		return WALK_MEM_NONE;
-	p = s->m->hmem.base + guest_hpa(s, gpa);
+	p = s->m->hmem.base + shadow_guest_hpa(s, gpa);
 	hmem_ref(&s->m->hmem, (hpa_t)(p - s->m->hmem.base), HREF_VMM);
 	memcpy(&v, p, sizeof(v));
 	v |= bits;
@@ -55,24 +55,16 @@ static int gmem_set(void *ctx, uint64_t gpa, unsigned level, uint64_t bits)
 void shadow_mem_init(struct shadow *s)
 {
 	s->gmem = (struct walk_mem){ gmem_read, gmem_set, s };
-	mmu_host_mem(&s->smem, &s->m->hmem);
+	hmem_host_mem(&s->smem, &s->m->hmem);
 }
 
 /* ------------------------------------------------------------------ */
 /* Entries                                                             */
 /* ------------------------------------------------------------------ */
 
-unsigned gpte_rights(const struct shadow *s, uint64_t gpte)
+unsigned shadow_gpte_rights(const struct shadow *s, uint64_t gpte)
 {
-	unsigned r = RIGHT_R;
-
-	if (gpte & PTE_W)
-		r |= RIGHT_W;
-	if (gpte & PTE_U)
-		r |= RIGHT_U;
-	if (!s->m->mode.efer_nxe || !(gpte & PTE_NX))
-		r |= RIGHT_X;
-	return r;
+	return walk_entry_rights(WALK_FMT_X86_64, s->m->mode.efer_nxe, gpte);
 }
 
 /*
@@ -80,7 +72,7 @@ unsigned gpte_rights(const struct shadow *s, uint64_t gpte)
  * (W is only given once the gpte's D is set), so the hardware walk of the
  * shadow tables never writes them: guest A/D live in the guest's tables.
  */
-uint64_t make_leaf(const struct shadow *s, hpa_t hpa, unsigned level,
+uint64_t spte_make_leaf(const struct shadow *s, hpa_t hpa, unsigned level,
 		   unsigned rights, bool writable, bool global)
 {
 	uint64_t v = hpa | PTE_P | PTE_A;
@@ -106,7 +98,7 @@ static unsigned target_level(const struct shadow *s, const struct walk_req *gw)
 
 	/* ... nor one reaching past guest RAM (a guest page partly beyond
 	 * it is mapped in the pieces that are RAM) */
-	while (l > LEVEL_4K && (!lpage_allowed(s, gw->pa, l) ||
+	while (l > LEVEL_4K && (!shadow_lpage_allowed(s, gw->pa, l) ||
 				(gw->pa & ~(LEVEL_SIZE(l) - 1)) + LEVEL_SIZE(l) >
 					s->m->hmem.guest_size))
 		l--;
@@ -146,18 +138,18 @@ static void prefetch(struct shadow *s, struct sp *sp, unsigned idx)
 
 		if (i == idx || (spte_read(s, sp_sptep(sp, i)) & PTE_P))
 			continue;
-		memcpy(&gpte, m->hmem.base + guest_hpa(s, gpa), sizeof(gpte));
+		memcpy(&gpte, m->hmem.base + shadow_guest_hpa(s, gpa), sizeof(gpte));
 		s->work->handler_reads++;
 		target = gpte & PTE_ADDR_MASK;
 		if (!(gpte & PTE_P) || !(gpte & PTE_A) ||
 		    (gpte & walk_rsvd_bits(WALK_FMT_X86_64, &m->mode, LEVEL_4K, false)) ||
 		    target + PAGE_SIZE > m->hmem.guest_size)
 			break;
-		rights = (sp->role.access | RIGHT_R) & gpte_rights(s, gpte);
-		w = (rights & RIGHT_W) && (gpte & PTE_D) && gfn_writable(s, target >> PAGE_SHIFT);
+		rights = (sp->role.access | RIGHT_R) & shadow_gpte_rights(s, gpte);
+		w = (rights & RIGHT_W) && (gpte & PTE_D) && shadow_gfn_writable(s, target >> PAGE_SHIFT);
 		/* Without A, as KVM makes a prefetched spte: the hardware
 		 * sets it on first use. */
-		set_leaf(s, sp, i, make_leaf(s, guest_hpa(s, target), LEVEL_4K, rights, w,
+		sp_set_leaf(s, sp, i, spte_make_leaf(s, shadow_guest_hpa(s, target), LEVEL_4K, rights, w,
 					     (gpte & PTE_G) != 0) & ~PTE_A);
 	}
 }
@@ -187,7 +179,7 @@ static int fetch(struct shadow *s, const struct walk_req *gw, bool *writable,
 		if (l == tl)
 			break;
 		idx = (unsigned)WALK_INDEX(va, l);
-		acc &= gpte_rights(s, gw->entry[l]);
+		acc &= shadow_gpte_rights(s, gw->entry[l]);
 		want.level = (l - 1) & 0xfu;
 		if (l - 1 >= gw->level) {
 			cgfn = gw->table[l - 1] >> PAGE_SHIFT;
@@ -207,11 +199,11 @@ static int fetch(struct shadow *s, const struct walk_req *gw, bool *writable,
 		spte = spte_read(s, sp_sptep(sp, idx));
 		if (spte & PTE_P) {
 			if (spte_is_leaf(l, spte)) {
-				zap_spte(s, sp, idx);	/* a large spte that must splinter */
+				sp_zap_spte(s, sp, idx);	/* a large spte that must splinter */
 			} else {
 				child = sp_of(s, spte & PTE_ADDR_MASK);
 				if (child->gfn != cgfn || child->role.word != want.word)
-					zap_spte(s, sp, idx);
+					sp_zap_spte(s, sp, idx);
 			}
 			spte = spte_read(s, sp_sptep(sp, idx));
 		}
@@ -222,11 +214,11 @@ static int fetch(struct shadow *s, const struct walk_req *gw, bool *writable,
 			if (!child)
 				return -ENOMEM;
 			/* sp_get may have zapped around us; our entry stays free. */
-			link_child(s, sp, idx, child);
+			sp_link_child(s, sp, idx, child);
 			/* Unsync pages below a page linked anew: sync them now
 			 * (KVM requests a root sync for this). */
 			if (child->unsync_children)
-				sync_children_of(s, child);
+				sp_sync_children(s, child);
 		}
 		sp_touch(s, child);
 		sp = child;
@@ -237,12 +229,12 @@ static int fetch(struct shadow *s, const struct walk_req *gw, bool *writable,
 	piece = gw->pa & ~(LEVEL_SIZE(tl) - 1);
 	gfn = piece >> PAGE_SHIFT;
 	w = (gw->rights & RIGHT_W) && dirty;
-	if (w && tl == LEVEL_4K && !gfn_writable(s, gfn) && !try_unsync(s, gfn))
+	if (w && tl == LEVEL_4K && !shadow_gfn_writable(s, gfn) && !shadow_try_unsync(s, gfn))
 		w = false;
 	old = spte_read(s, sp_sptep(sp, idx));
-	leaf = make_leaf(s, guest_hpa(s, piece), tl, gw->rights, w, (gw->leaf & PTE_G) != 0);
+	leaf = spte_make_leaf(s, shadow_guest_hpa(s, piece), tl, gw->rights, w, (gw->leaf & PTE_G) != 0);
 	*spurious = old == leaf;
-	set_leaf(s, sp, idx, leaf);
+	sp_set_leaf(s, sp, idx, leaf);
 	*writable = w;
 	/* KVM prefetches after a fill that changed the leaf; a write to a
 	 * present spte of a tracked frame is emulated before any fill. */
@@ -266,7 +258,7 @@ static bool flooded(struct shadow *s, struct sp *sp)
 	/* A previous root being rewritten (an exited process's PML4 frame
 	 * reused): out of the root cache, then unshadowed like any page. */
 	if (sp->root_count)
-		roots_drop(s, sp);
+		shadow_roots_drop(s, sp);
 	return true;
 }
 
@@ -298,7 +290,7 @@ static bool sp_alive(const struct shadow *s, gfn_t gfn, const struct sp *sp)
 
 #define TRACK_MAX	64u	/* sps of one frame handled per write */
 
-void track_write(struct shadow *s, gpa_t gpa, unsigned bytes, uint64_t new_val,
+void shadow_track_write(struct shadow *s, gpa_t gpa, unsigned bytes, uint64_t new_val,
 		 bool count_flood)
 {
 	gfn_t gfn = gpa >> PAGE_SHIFT;
@@ -319,7 +311,7 @@ void track_write(struct shadow *s, gpa_t gpa, unsigned bytes, uint64_t new_val,
 		 * something else: unshadow it. */
 		if (count_flood && (misaligned(gpa, bytes) || flooded(s, sp))) {
 			s->work->flood_zaps++;
-			zap_sp(s, sp);
+			sp_zap(s, sp);
 			continue;
 		}
 		if (s->debug & SHADOW_DEBUG_NO_TRACE_ZAP)
@@ -327,7 +319,7 @@ void track_write(struct shadow *s, gpa_t gpa, unsigned bytes, uint64_t new_val,
 		/* As KVM: the spte goes even when the value is unchanged. */
 		if (new_val && sp->role.level > LEVEL_4K)
 			s->work->pde_zapped++;
-		zap_spte(s, sp, idx);
+		sp_zap_spte(s, sp, idx);
 	}
 }
 
@@ -336,15 +328,15 @@ void track_write(struct shadow *s, gpa_t gpa, unsigned bytes, uint64_t new_val,
 static void emulate_store(struct shadow *s, gpa_t gpa, const struct mmu_fault *f)
 {
 	gpa_t q = gpa & ~(gpa_t)7;
-	uint8_t *p = s->m->hmem.base + guest_hpa(s, q);
+	uint8_t *p = s->m->hmem.base + shadow_guest_hpa(s, q);
 	uint64_t new_val;
 
 	memcpy(p + (gpa - q), &f->store_val, f->size);
 	memcpy(&new_val, p, 8);
 	s->work->handler_writes++;
 	hmem_ref(&s->m->hmem, (hpa_t)(p - s->m->hmem.base), HREF_VMM);
-	if (gfn_shadowed(s, gpa >> PAGE_SHIFT))
-		track_write(s, gpa, f->size, new_val, true);
+	if (shadow_gfn_shadowed(s, gpa >> PAGE_SHIFT))
+		shadow_track_write(s, gpa, f->size, new_val, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -370,7 +362,7 @@ static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 	f->exit_reason = EXIT_REASON_EXCEPTION_NMI;
 	f->exit_qual = f->va;		/* a #PF exit's qualification is CR2 */
 
-	res = walk(&gw);
+	res = walk_run(&gw);
 	f->work.handler_reads += gw.reads;
 	f->work.handler_writes += gw.ad_writes;
 	if (res == WALK_FAULT) {
@@ -380,7 +372,7 @@ static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 		 * sp's spte on the path) may hold for va before injecting
 		 * (kvm_inject_emulated_page_fault). */
 		if ((gw.error_code & PFERR_P) && !(gw.error_code & PFERR_RSVD))
-			invalidate_addr(s, s->roots[0], f->va);
+			shadow_invalidate_addr(s, s->roots[0], f->va);
 		return MMU_FAULT;
 	}
 	BUG_ON(res != WALK_OK, "guest memory cannot abort a walk");
@@ -402,7 +394,7 @@ static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 	}
 
 	s->seq++;
-	make_room(s, m->mode.levels + 1u);
+	sp_make_room(s, m->mode.levels + 1u);
 	if (fetch(s, &gw, &writable, &spurious) < 0) {
 		f->stop = "shadow: out of VMM memory for shadow tables";
 		return MMU_STOP;
@@ -436,21 +428,21 @@ enum mmu_result shadow_fill(struct mmu *m, struct mmu_fault *f)
 	enum walk_result res;
 	enum mmu_result ret;
 
-	s->work = &f->work;
-	if (ensure_root(s) < 0) {
+	shadow_handler_begin(s, &f->work);
+	if (shadow_ensure_root(s) < 0) {
 		f->stop = "shadow: out of VMM memory for a shadow root";
 		return MMU_STOP;
 	}
-	flush_if_needed(s);
+	shadow_flush_if_needed(s);
 	s->hw_mode = m->mode;
 	s->hw_mode.cr0_wp = true;
 	r.root = s->roots[0]->table;
-	mmu_walk_from_psc(&m->tlb.psc, m->tlb.ctx, &r, &f->work);
-	res = walk(&r);
+	f->work.psc_hits += psc_walk_start(&m->tlb.psc, m->tlb.ctx, &r);
+	res = walk_run(&r);
 	f->work.walk_reads += r.reads;
 	f->work.walk_ad_writes += r.ad_writes;
 	if (res == WALK_OK) {
-		mmu_psc_fill_walk(&m->tlb.psc, m->tlb.ctx, &r);
+		psc_fill_walk(&m->tlb.psc, m->tlb.ctx, &r);
 		f->hpa = r.pa & ~(LEVEL_SIZE(r.level) - 1);
 		f->level = r.level;
 		f->rights = r.rights;
@@ -463,6 +455,6 @@ enum mmu_result shadow_fill(struct mmu *m, struct mmu_fault *f)
 	/* The #PF drops the TLB and PSC entries for va, as on hardware. */
 	tlb_pf_invalidate(&m->tlb, f->va);
 	ret = page_fault(s, f);
-	flush_if_needed(s);
+	shadow_flush_if_needed(s);
 	return ret;
 }

@@ -63,7 +63,7 @@ static void hvec_free(struct hvec *h)
 /* Guest memory through the p2m                                        */
 /* ------------------------------------------------------------------ */
 
-hpa_t guest_hpa(struct shadow *s, gpa_t gpa)
+hpa_t shadow_guest_hpa(struct shadow *s, gpa_t gpa)
 {
 	bool backed;
 	hpa_t hpa = p2m_lookup(&s->p2m, gpa, &backed);
@@ -76,7 +76,7 @@ hpa_t guest_hpa(struct shadow *s, gpa_t gpa)
 	return hpa;
 }
 
-gpa_t gpa_of_hpa(const struct shadow *s, hpa_t hpa)
+gpa_t shadow_gpa_of_hpa(const struct shadow *s, hpa_t hpa)
 {
 	uint64_t r = hpa >> LEVEL_SHIFT(s->p2m.level);
 
@@ -84,7 +84,7 @@ gpa_t gpa_of_hpa(const struct shadow *s, hpa_t hpa)
 	return s->h2g[r] - 1 + (hpa & (LEVEL_SIZE(s->p2m.level) - 1));
 }
 
-void flush_if_needed(struct shadow *s)
+void shadow_flush_if_needed(struct shadow *s)
 {
 	/* KVM's kvm_flush_remote_tlbs: every translation of the VM, since
 	 * the VMM does not know which gvas reached a zapped spte. */
@@ -171,14 +171,14 @@ static struct sp *lru_victim(const struct shadow *s)
 	return NULL;
 }
 
-void make_room(struct shadow *s, unsigned need)
+void sp_make_room(struct shadow *s, unsigned need)
 {
 	struct sp *victim;
 
 	if (s->pages_max == 0)
 		return;
 	while (s->pages + need > s->pages_max && (victim = lru_victim(s)) != NULL)
-		zap_sp(s, victim);
+		sp_zap(s, victim);
 }
 
 static hpa_t table_alloc(struct shadow *s)
@@ -199,7 +199,7 @@ static hpa_t table_alloc(struct shadow *s)
 		victim = lru_victim(s);
 		if (!victim)
 			return 0;
-		zap_sp(s, victim);
+		sp_zap(s, victim);
 	}
 }
 
@@ -258,14 +258,14 @@ void sp_update_marked(struct shadow *s, struct sp *sp)
 
 static struct hvec *rmap_head(const struct shadow *s, unsigned level, uint64_t spte)
 {
-	gpa_t gpa = gpa_of_hpa(s, spte & PTE_ADDR_MASK);
+	gpa_t gpa = shadow_gpa_of_hpa(s, spte & PTE_ADDR_MASK);
 	uint64_t key = gpa >> LEVEL_SHIFT(level);
 
 	BUG_ON(key >= s->nregions[level], "leaf spte maps beyond guest RAM");
 	return &s->rmap[level][key];
 }
 
-void link_child(struct shadow *s, struct sp *sp, unsigned idx, struct sp *child)
+void sp_link_child(struct shadow *s, struct sp *sp, unsigned idx, struct sp *child)
 {
 	hpa_t sptep = sp_sptep(sp, idx);
 
@@ -277,7 +277,7 @@ void link_child(struct shadow *s, struct sp *sp, unsigned idx, struct sp *child)
 		set_child_bit(s, sp, idx, true);
 }
 
-void set_leaf(struct shadow *s, struct sp *sp, unsigned idx, uint64_t v)
+void sp_set_leaf(struct shadow *s, struct sp *sp, unsigned idx, uint64_t v)
 {
 	hpa_t sptep = sp_sptep(sp, idx);
 	uint64_t old = spte_read(s, sptep);
@@ -295,13 +295,13 @@ void set_leaf(struct shadow *s, struct sp *sp, unsigned idx, uint64_t v)
 				spte_write(s, sptep, v);
 			return;
 		}
-		zap_spte(s, sp, idx);
+		sp_zap_spte(s, sp, idx);
 	}
 	spte_write(s, sptep, v);
 	hvec_add(rmap_head(s, level, v), sptep);
 }
 
-void zap_spte(struct shadow *s, struct sp *sp, unsigned idx)
+void sp_zap_spte(struct shadow *s, struct sp *sp, unsigned idx)
 {
 	hpa_t sptep = sp_sptep(sp, idx);
 	uint64_t old = spte_read(s, sptep);
@@ -326,19 +326,19 @@ void zap_spte(struct shadow *s, struct sp *sp, unsigned idx)
 /* Tracked frames: write protection, large-page disallow               */
 /* ------------------------------------------------------------------ */
 
-bool gfn_writable(const struct shadow *s, gfn_t gfn)
+bool shadow_gfn_writable(const struct shadow *s, gfn_t gfn)
 {
 	return gfn >= s->nframes || s->gfn[gfn].synced == 0;
 }
 
-bool lpage_allowed(const struct shadow *s, gpa_t gpa, unsigned level)
+bool shadow_lpage_allowed(const struct shadow *s, gpa_t gpa, unsigned level)
 {
 	uint64_t r = gpa >> LEVEL_SHIFT(level);
 
 	return level == LEVEL_4K || (r < s->nregions[level] && s->disallow[level][r] == 0);
 }
 
-void write_protect(struct shadow *s, gfn_t gfn)
+void shadow_write_protect(struct shadow *s, gfn_t gfn)
 {
 	struct hvec *h;
 	uint32_t i;
@@ -365,7 +365,7 @@ static void zap_region(struct shadow *s, unsigned level, uint64_t r)
 	while (h->n) {
 		hpa_t sptep = hvec_data(h)[0];
 
-		zap_spte(s, sp_of(s, sptep), (unsigned)((sptep & (PAGE_SIZE - 1)) / 8));
+		sp_zap_spte(s, sp_of(s, sptep), (unsigned)((sptep & (PAGE_SIZE - 1)) / 8));
 	}
 }
 
@@ -388,7 +388,7 @@ static void account(struct shadow *s, gfn_t gfn)
 		}
 	}
 	if (g->synced++ == 0)
-		write_protect(s, gfn);
+		shadow_write_protect(s, gfn);
 }
 
 static void unaccount(struct shadow *s, const struct sp *sp)
@@ -419,7 +419,7 @@ struct sp *sp_get(struct shadow *s, gfn_t gfn, union sp_role role)
 		/* Relinked: the guest may have changed and invalidated entries
 		 * while no path reached it (KVM's kvm_sync_page). */
 		if (sp->unsync)
-			sync_page(s, sp, false);
+			sp_sync(s, sp, false);
 		return sp;
 	}
 	/* A non-leaf table is never unsync: a frame becoming one drops its
@@ -428,7 +428,7 @@ struct sp *sp_get(struct shadow *s, gfn_t gfn, union sp_role role)
 		for (o = s->hash[hash_of(s, gfn)]; o; o = next) {
 			next = o->hash_next;
 			if (o->gfn == gfn && o->unsync)
-				zap_sp(s, o);
+				sp_zap(s, o);
 		}
 	hpa = table_alloc(s);
 	if (!hpa)
@@ -473,11 +473,11 @@ static void zap_unsync_below(struct shadow *s, struct sp *sp)
 		if (child->unsync_children)
 			zap_unsync_below(s, child);
 		if (child->unsync)
-			zap_sp(s, child);
+			sp_zap(s, child);
 	}
 }
 
-void zap_sp(struct shadow *s, struct sp *sp)
+void sp_zap(struct shadow *s, struct sp *sp)
 {
 	unsigned i;
 
@@ -487,11 +487,11 @@ void zap_sp(struct shadow *s, struct sp *sp)
 	if (sp->unsync)
 		s->work->resyncs++;	/* no longer unsync: gone */
 	for (i = 0; i < SPTES_PER_PAGE; i++)
-		zap_spte(s, sp, i);
+		sp_zap_spte(s, sp, i);
 	while (sp->parents.n) {
 		hpa_t p = hvec_data(&sp->parents)[0];
 
-		zap_spte(s, sp_of(s, p), (unsigned)((p & (PAGE_SIZE - 1)) / 8));
+		sp_zap_spte(s, sp_of(s, p), (unsigned)((p & (PAGE_SIZE - 1)) / 8));
 	}
 	s->need_flush = true;
 	if (sp->root_count)

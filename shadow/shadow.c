@@ -32,7 +32,7 @@ static int shadow_init(struct mmu *m)
 		return -ENOMEM;
 	m->priv = s;
 	s->m = m;
-	s->work = &s->scratch;
+	shadow_handler_end(s);
 	if (m->host_level < LEVEL_4K || m->host_level > LEVEL_1G) {
 		r = -EINVAL;
 		goto fail;
@@ -82,7 +82,7 @@ static enum mmu_result shadow_phys(struct mmu *m, struct mmu_fault *f)
 	struct shadow *s = m->priv;
 	gpa_t gpa = f->va;
 
-	s->work = &f->work;
+	shadow_handler_begin(s, &f->work);
 	f->level = LEVEL_4K;
 	f->rights = RIGHTS_ALL;
 	if (gpa >= m->hmem.guest_size) {
@@ -90,14 +90,14 @@ static enum mmu_result shadow_phys(struct mmu *m, struct mmu_fault *f)
 		f->hpa = 0;
 		goto out;
 	}
-	if ((f->access & ACC_WRITE) && gfn_shadowed(s, gpa >> PAGE_SHIFT)) {
+	if ((f->access & ACC_WRITE) && shadow_gfn_shadowed(s, gpa >> PAGE_SHIFT)) {
 		/* old != new: the new value is not known yet, so zap */
-		track_write(s, gpa & ~(gpa_t)7, 8, 1, false);
-		flush_if_needed(s);
+		shadow_track_write(s, gpa & ~(gpa_t)7, 8, 1, false);
+		shadow_flush_if_needed(s);
 	}
-	f->hpa = guest_hpa(s, gpa) & PAGE_MASK;
+	f->hpa = shadow_guest_hpa(s, gpa) & PAGE_MASK;
 out:
-	s->work = &s->scratch;
+	shadow_handler_end(s);
 	return MMU_OK;
 }
 
@@ -106,7 +106,7 @@ static enum mmu_result shadow_fill_op(struct mmu *m, struct mmu_fault *f)
 	struct shadow *s = m->priv;
 	enum mmu_result r = shadow_fill(m, f);
 
-	s->work = &s->scratch;
+	shadow_handler_end(s);
 	return r;
 }
 

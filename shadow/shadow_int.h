@@ -9,8 +9,8 @@
  *   fault.c  the hardware walk of the shadow tables (fill), the exit
  *            handler: guest walk, hidden / true / trace faults, the
  *            spte path (fetch), write emulation
- *   sync.c   unsync leaf tables and their resync, the CR3 root cache,
- *            INVLPG
+ *   sync.c   unsync leaf tables and their resync, INVLPG
+ *   roots.c  the CR3 root cache and the intercepted CR3 write
  *   shadow.c the ops table: init, destroy, paging-off accesses, report
  *   audit.c  shadow_audit
  */
@@ -162,6 +162,22 @@ struct shadow {
 	bool		need_flush;	/* a present spte was zapped or weakened */
 };
 
+/*
+ * The handler in progress: every entry point that may do handler work
+ * (a fill, a paging-off access, an intercepted instruction) opens it with
+ * the fault record the work is counted into, and closes it on the way
+ * out; between handlers, work lands in s->scratch (init, teardown).
+ */
+static inline void shadow_handler_begin(struct shadow *s, struct mmu_work *w)
+{
+	s->work = w;
+}
+
+static inline void shadow_handler_end(struct shadow *s)
+{
+	s->work = &s->scratch;
+}
+
 /* ---- page.c ------------------------------------------------------ */
 
 static inline uint64_t spte_read(const struct shadow *s, hpa_t sptep)
@@ -214,53 +230,53 @@ struct sp *sp_get(struct shadow *s, gfn_t gfn, union sp_role role);
 /* sp_touch - mark sp used by the fault in progress (LRU, flooding). */
 void sp_touch(struct shadow *s, struct sp *sp);
 
-/* make_room - zap least recently used sps until `need` more pages fit
+/* sp_make_room - zap least recently used sps until `need` more pages fit
  * under shadow_pages_max. */
-void make_room(struct shadow *s, unsigned need);
+void sp_make_room(struct shadow *s, unsigned need);
 
-/* link_child - point entry idx of sp at child's table. */
-void link_child(struct shadow *s, struct sp *sp, unsigned idx, struct sp *child);
+/* sp_link_child - point entry idx of sp at child's table. */
+void sp_link_child(struct shadow *s, struct sp *sp, unsigned idx, struct sp *child);
 
-/* set_leaf - install leaf spte v at entry idx of sp (entered in the
+/* sp_set_leaf - install leaf spte v at entry idx of sp (entered in the
  * rmap), replacing what was there. */
-void set_leaf(struct shadow *s, struct sp *sp, unsigned idx, uint64_t v);
+void sp_set_leaf(struct shadow *s, struct sp *sp, unsigned idx, uint64_t v);
 
-/* zap_spte - clear entry idx of sp: unmap a leaf or unlink a child. */
-void zap_spte(struct shadow *s, struct sp *sp, unsigned idx);
+/* sp_zap_spte - clear entry idx of sp: unmap a leaf or unlink a child. */
+void sp_zap_spte(struct shadow *s, struct sp *sp, unsigned idx);
 
-/* zap_sp - unlink sp from its parents and its children and free it
+/* sp_zap - unlink sp from its parents and its children and free it
  * (a root in the root cache is only emptied). */
-void zap_sp(struct shadow *s, struct sp *sp);
+void sp_zap(struct shadow *s, struct sp *sp);
 
-/* gfn_shadowed - does some (non-direct) sp shadow gfn? */
-static inline bool gfn_shadowed(const struct shadow *s, gfn_t gfn)
+/* shadow_gfn_shadowed - does some (non-direct) sp shadow gfn? */
+static inline bool shadow_gfn_shadowed(const struct shadow *s, gfn_t gfn)
 {
 	return gfn < s->nframes && s->gfn[gfn].shadowed != 0;
 }
 
-/* gfn_writable - may a leaf spte mapping gfn be writable now? */
-bool gfn_writable(const struct shadow *s, gfn_t gfn);
+/* shadow_gfn_writable - may a leaf spte mapping gfn be writable now? */
+bool shadow_gfn_writable(const struct shadow *s, gfn_t gfn);
 
-/* write_protect - clear W in every 4K leaf spte mapping gfn. */
-void write_protect(struct shadow *s, gfn_t gfn);
+/* shadow_write_protect - clear W in every 4K leaf spte mapping gfn. */
+void shadow_write_protect(struct shadow *s, gfn_t gfn);
 
-/* lpage_allowed - may a leaf spte of `level` map the region of gpa? */
-bool lpage_allowed(const struct shadow *s, gpa_t gpa, unsigned level);
+/* shadow_lpage_allowed - may a leaf spte of `level` map the region of gpa? */
+bool shadow_lpage_allowed(const struct shadow *s, gpa_t gpa, unsigned level);
 
 /* sp_update_marked - sp->unsync or sp->unsync_children changed: carry
  * "something below needs a sync" into the parents' bitmaps, up to the
  * roots, so a sync walk from a root finds every unsync sp under it. */
 void sp_update_marked(struct shadow *s, struct sp *sp);
 
-/* gpa_of_hpa - the gpa a backed hpa holds. */
-gpa_t gpa_of_hpa(const struct shadow *s, hpa_t hpa);
+/* shadow_gpa_of_hpa - the gpa a backed hpa holds. */
+gpa_t shadow_gpa_of_hpa(const struct shadow *s, hpa_t hpa);
 
-/* guest_hpa - hpa of gpa (inside guest RAM), backing it on first use. */
-hpa_t guest_hpa(struct shadow *s, gpa_t gpa);
+/* shadow_guest_hpa - hpa of gpa (inside guest RAM), backing it on first use. */
+hpa_t shadow_guest_hpa(struct shadow *s, gpa_t gpa);
 
-/* flush_if_needed - after sptes were zapped or weakened: flush the
+/* shadow_flush_if_needed - after sptes were zapped or weakened: flush the
  * VM's TLB and paging-structure caches (KVM's remote TLB flush). */
-void flush_if_needed(struct shadow *s);
+void shadow_flush_if_needed(struct shadow *s);
 
 /* ---- fault.c ----------------------------------------------------- */
 
@@ -268,53 +284,61 @@ void flush_if_needed(struct shadow *s);
  * on its #PF the exit handler (hidden, trace or true fault). */
 enum mmu_result shadow_fill(struct mmu *m, struct mmu_fault *f);
 
-/* gpte_rights - RIGHT_* one guest entry grants under the guest's mode. */
-unsigned gpte_rights(const struct shadow *s, uint64_t gpte);
+/* shadow_gpte_rights - RIGHT_* one guest entry grants under the guest's mode. */
+unsigned shadow_gpte_rights(const struct shadow *s, uint64_t gpte);
 
-/* make_leaf - a leaf spte mapping hpa at level with these rights. */
-uint64_t make_leaf(const struct shadow *s, hpa_t hpa, unsigned level,
+/* spte_make_leaf - a leaf spte mapping hpa at level with these rights. */
+uint64_t spte_make_leaf(const struct shadow *s, hpa_t hpa, unsigned level,
 		   unsigned rights, bool writable, bool global);
 
-/* track_write - the guest wrote `bytes` bytes at gpa of a tracked frame;
+/* shadow_track_write - the guest wrote `bytes` bytes at gpa of a tracked frame;
  * the 8-byte gpte holding gpa is now new_val. A misaligned write or a
  * flood zaps the frame's sps; else the sptes built from the gpte go. */
-void track_write(struct shadow *s, gpa_t gpa, unsigned bytes, uint64_t new_val,
+void shadow_track_write(struct shadow *s, gpa_t gpa, unsigned bytes, uint64_t new_val,
 		 bool count_flood);
 
 /* shadow_mem_init - the walker hooks over guest memory (via the p2m)
  * and over the shadow tables (host memory). */
 void shadow_mem_init(struct shadow *s);
 
-/* ---- sync.c ------------------------------------------------------ */
+/* ---- roots.c ----------------------------------------------------- */
 
-/* root_role - the role of a root under the guest's current mode. */
-union sp_role root_role(const struct shadow *s);
+/* shadow_root_role - the role of a root under the guest's current mode. */
+union sp_role shadow_root_role(const struct shadow *s);
 
-/* ensure_root - make roots[0] the root for the current CR3 and mode.
+/* shadow_ensure_root - make roots[0] the root for the current CR3 and mode.
  * Returns 0 or -ENOMEM. */
-int ensure_root(struct shadow *s);
+int shadow_ensure_root(struct shadow *s);
 
-/* try_unsync - let gfn's leaf sps go unsync so it may be mapped
- * writable; false when unsync is off or gfn shadows a non-leaf table. */
-bool try_unsync(struct shadow *s, gfn_t gfn);
-
-/* sync_page - bring an unsync sp's sptes up to date with its guest
- * table; with resync, also write-protect the frame and mark it sync. */
-void sync_page(struct shadow *s, struct sp *sp, bool resync);
-
-/* roots_drop - take sp, a previous (not the current) root, out of the
+/* shadow_roots_drop - take sp, a previous (not the current) root, out of the
  * root cache. */
-void roots_drop(struct shadow *s, struct sp *sp);
+void shadow_roots_drop(struct shadow *s, struct sp *sp);
 
-/* invalidate_addr - KVM's __kvm_mmu_invalidate_addr: on va's path from
- * root, sync the spte of each unsync sp met. */
-void invalidate_addr(struct shadow *s, struct sp *root, gva_t va);
-
-/* sync_children_of - sync every unsync sp below sp. */
-void sync_children_of(struct shadow *s, struct sp *sp);
+/* shadow_intercepted - open the handler of an intercepted instruction:
+ * a plain exit of `reason` with qualification qual, its work counted in f. */
+void shadow_intercepted(struct shadow *s, struct mmu_fault *f, unsigned reason,
+			uint64_t qual);
 
 /* The CR_ACCESS exit: load the new root (root cache), sync under it. */
 enum mmu_result shadow_write_cr3(struct mmu *m, struct mmu_fault *f);
+
+/* ---- sync.c ------------------------------------------------------ */
+
+/* shadow_try_unsync - let gfn's leaf sps go unsync so it may be mapped
+ * writable; false when unsync is off or gfn shadows a non-leaf table. */
+bool shadow_try_unsync(struct shadow *s, gfn_t gfn);
+
+/* sp_sync - bring an unsync sp's sptes up to date with its guest
+ * table; with resync, also write-protect the frame and mark it sync. */
+void sp_sync(struct shadow *s, struct sp *sp, bool resync);
+
+/* shadow_invalidate_addr - KVM's __kvm_mmu_invalidate_addr: on va's path from
+ * root, sync the spte of each unsync sp met. */
+void shadow_invalidate_addr(struct shadow *s, struct sp *root, gva_t va);
+
+/* sp_sync_children - sync every unsync sp below sp. */
+void sp_sync_children(struct shadow *s, struct sp *sp);
+
 /* The INVLPG exit: resync the address's spte if its table is unsync. */
 enum mmu_result shadow_invlpg(struct mmu *m, struct mmu_fault *f);
 

@@ -2,7 +2,7 @@
  * walker.c - one page walk for two entry formats: x86-64 (IA-32e) paging
  * and VMX extended page tables. Intel SDM Vol. 3: "4-Level Paging and
  * 5-Level Paging" (ch. 4) and "The EPT Translation Mechanism".
- * Format differences live in the small predicates below; walk() is a loop.
+ * Format differences live in the small predicates below; walk_run() is a loop.
  */
 #include "walker.h"
 
@@ -58,24 +58,6 @@ static bool is_present(enum walk_fmt fmt, uint64_t pte)
 static bool is_large(unsigned level, uint64_t pte)
 {
 	return level > LEVEL_4K && (pte & BIT7) != 0;
-}
-
-/* The rights one present entry grants, before ANDing with the levels above. */
-static unsigned entry_rights(enum walk_fmt fmt, const struct walk_mode *mode,
-			     uint64_t pte)
-{
-	unsigned r;
-
-	if (is_ept(fmt))
-		return (unsigned)(pte & EPT_XWR);	/* RIGHT_R/W/X == bits 0..2 */
-	r = RIGHT_R;
-	if (pte & PTE_W)
-		r |= RIGHT_W;
-	if (pte & PTE_U)
-		r |= RIGHT_U;
-	if (!mode->efer_nxe || !(pte & PTE_NX))
-		r |= RIGHT_X;
-	return r;
 }
 
 /*
@@ -187,16 +169,6 @@ static uint32_t ept_qual(unsigned access, unsigned rights)
 	return q | ((rights & (RIGHT_R | RIGHT_W | RIGHT_X)) << 3);
 }
 
-/* Does this EPT translation allow the access? ACC_USER is meaningless here. */
-static bool ept_allows(unsigned access, unsigned rights)
-{
-	if (access & ACC_WRITE)
-		return (rights & RIGHT_W) != 0;
-	if (access & ACC_FETCH)
-		return (rights & RIGHT_X) != 0;
-	return (rights & RIGHT_R) != 0;
-}
-
 /* The A and D bits of a format, for the update after a successful walk. */
 static uint64_t a_bit(enum walk_fmt fmt)
 {
@@ -279,7 +251,7 @@ static enum walk_result stop_fault(struct walk_req *req, uint32_t ec)
  * misconfiguration (EPT) -- even with MAXPHYADDR = 52, where an all-ones
  * PTE would otherwise have no reserved bit.
  */
-enum walk_result walk(struct walk_req *req)
+enum walk_result walk_run(struct walk_req *req)
 {
 	const struct walk_mode *mode = req->mode;
 	const struct walk_mem *mem = req->mem;
@@ -352,7 +324,7 @@ enum walk_result walk(struct walk_req *req)
 			}
 			goto out;
 		}
-		rights &= entry_rights(fmt, mode, pte);
+		rights &= walk_entry_rights(fmt, mode->efer_nxe, pte);
 		if (level == LEVEL_4K || large)
 			break;
 		table = pte & PTE_ADDR_MASK;
@@ -361,7 +333,7 @@ enum walk_result walk(struct walk_req *req)
 	/* Leaf reached at req->level: permissions, then A/D. */
 	req->rights = rights;
 	if (ept) {
-		if (!ept_allows(req->access, rights)) {
+		if (!walk_ept_allows(rights, req->access)) {
 			res = stop_fault(req, ept_qual(req->access, rights));
 			goto out;
 		}

@@ -83,6 +83,39 @@ enum walk_fmt {
 #define RIGHT_U		(1u << 3)
 #define RIGHTS_ALL	(RIGHT_R | RIGHT_W | RIGHT_X | RIGHT_U)
 
+/*
+ * walk_entry_rights - the rights one present entry of format fmt grants,
+ * before ANDing with the levels above. x86: R always, W from R/W, U from
+ * U/S, X unless NX is defined (nxe: EFER.NXE) and set. EPT: bits 2:0 are
+ * RIGHT_R/W/X as they stand. The one decoding of entry rights: the
+ * walker, the PSC fill and shadow paging's gpte reading all use it.
+ */
+static inline unsigned walk_entry_rights(enum walk_fmt fmt, bool nxe, uint64_t pte)
+{
+	unsigned r = RIGHT_R;
+
+	if (fmt == WALK_FMT_EPT)
+		return (unsigned)(pte & (EPTE_R | EPTE_W | EPTE_X));
+	if (pte & PTE_W)
+		r |= RIGHT_W;
+	if (pte & PTE_U)
+		r |= RIGHT_U;
+	if (!nxe || !(pte & PTE_NX))
+		r |= RIGHT_X;
+	return r;
+}
+
+/* walk_ept_allows - do EPT rights allow access acc? (ACC_USER means
+ * nothing to EPT; the D bit under EPT A/D is the caller's to check.) */
+static inline bool walk_ept_allows(unsigned rights, unsigned acc)
+{
+	if (acc & ACC_WRITE)
+		return (rights & RIGHT_W) != 0;
+	if (acc & ACC_FETCH)
+		return (rights & RIGHT_X) != 0;
+	return (rights & RIGHT_R) != 0;
+}
+
 /* EPT violation exit qualification bits (SDM Vol. 3, Table 28-7). */
 #define EPT_QUAL_READ		(1u << 0)
 #define EPT_QUAL_WRITE		(1u << 1)
@@ -138,7 +171,7 @@ enum walk_result {
 
 /*
  * One walk: inputs, optional start point (from a paging-structure cache),
- * outputs. Fill the inputs, call walk(), read the outputs.
+ * outputs. Fill the inputs, call walk_run(), read the outputs.
  */
 struct walk_req {
 	/* inputs */
@@ -176,7 +209,7 @@ struct walk_req {
  *
  * The caller checks canonicality of x86 addresses (#GP, not #PF).
  */
-enum walk_result walk(struct walk_req *req);
+enum walk_result walk_run(struct walk_req *req);
 
 /*
  * walk_rsvd_bits - the reserved-bit mask for an entry at this level

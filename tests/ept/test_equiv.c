@@ -375,7 +375,7 @@ static int ref_ept(struct world *w, gpa_t gpa, unsigned acc, struct walk_req *r)
 	r->access = acc;
 	r->mode = &w->emode;
 	r->mem = &w->hmem;
-	return (int)walk(r);
+	return (int)walk_run(r);
 }
 
 /* The EPT walk ended in a violation (never a misconfiguration: the
@@ -407,7 +407,7 @@ static void reference(struct world *w, gva_t va, unsigned acc, struct expect *x)
 
 	memset(x, 0, sizeof(*x));
 	w->nsets = 0;
-	gres = walk(&g);
+	gres = walk_run(&g);
 	cr_assert_neq(gres, WALK_ABORT);
 
 	/* 1. each guest entry read, top down, needs its gpa translated */

@@ -203,7 +203,7 @@ static enum walk_result oracle(struct side *sd, gva_t va, unsigned acc, struct w
 	r->access = acc;
 	r->mode = &m->mode;
 	r->mem = &mem;
-	return walk(r);
+	return walk_run(r);
 }
 
 /* ------------------------------------------------------------------ */

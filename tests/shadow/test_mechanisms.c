@@ -116,7 +116,7 @@ static struct walk_req gwalk(struct guest *g, gva_t va)
 		.access = ACC_READ, .mode = &g->vm.cpu.mmu.mode, .mem = &mem,
 	};
 
-	cr_assert_eq(walk(&r), WALK_OK, "guest does not map %#lx", (unsigned long)va);
+	cr_assert_eq(walk_run(&r), WALK_OK, "guest does not map %#lx", (unsigned long)va);
 	r.mem = NULL;
 	return r;
 }

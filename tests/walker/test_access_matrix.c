@@ -241,7 +241,7 @@ Test(walker, access_matrix)
 		tmem_put(&tm, pde_pa, pde);
 		tmem_put(&tm, pte_pa, pte);
 		x = reference(flags, pde, pte);
-		res = walk(&r);
+		res = walk_run(&r);
 		cases++;
 		faults += x.fault;
 

@@ -1,7 +1,7 @@
 /*
- * test_kvm_translate.c - differential test of walk() against the Linux
+ * test_kvm_translate.c - differential test of walk_run() against the Linux
  * kernel's own guest walker: random 4-level tables in a KVM guest's
- * memory, long-mode sregs, and KVM_TRANSLATE vs walk() on the same bytes.
+ * memory, long-mode sregs, and KVM_TRANSLATE vs walk_run() on the same bytes.
  * Skips (with the reason) where /dev/kvm cannot be opened or used.
  */
 #include <criterion/criterion.h>
@@ -36,7 +36,7 @@
 #define CPUID_GBPAGES	(1u << 26)	/* 0x80000001 EDX */
 #define CPUID_NX	(1u << 20)	/* 0x80000001 EDX */
 
-/* One paging setup the kernel and walk() must agree under. */
+/* One paging setup the kernel and walk_run() must agree under. */
 struct cfg {
 	const char	*name;
 	bool		nxe;
@@ -81,7 +81,7 @@ static unsigned rnd_below(struct vm *vm, unsigned n)
 	return (unsigned)(rnd(vm) % n);
 }
 
-/* ---- guest memory, as walk() sees it ----------------------------------- */
+/* ---- guest memory, as walk_run() sees it ----------------------------------- */
 
 static int mem_read(void *ctx, uint64_t pa, unsigned level, uint64_t *val)
 {
@@ -422,8 +422,8 @@ static void run_cfg(const struct cfg *c, struct tally *total)
 
 		cr_assert_eq(ioctl(vm.vcpu, KVM_TRANSLATE, &tr), 0, "KVM_TRANSLATE: %s",
 			     strerror(errno));
-		res = walk(&r);
-		cr_assert(res == WALK_OK || res == WALK_FAULT, "walk() gave %d", res);
+		res = walk_run(&r);
+		cr_assert(res == WALK_OK || res == WALK_FAULT, "walk_run() gave %d", res);
 		t.compared++;
 		t.valid += tr.valid != 0;
 		if (res == WALK_OK)

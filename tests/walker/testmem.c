@@ -161,7 +161,7 @@ void tmem_req(struct tmem *tm, struct walk_req *r, enum walk_fmt fmt,
 enum walk_result tmem_walk(struct tmem *tm, struct walk_req *r)
 {
 	unsigned reads0 = tm->reads + tm->oob_reads, sets0 = tm->sets;
-	enum walk_result res = walk(r);
+	enum walk_result res = walk_run(r);
 
 	cr_assert_eq(r->refs, r->reads + r->ad_writes, "refs != reads + ad_writes");
 	cr_assert_eq(tm->reads + tm->oob_reads - reads0, r->reads,

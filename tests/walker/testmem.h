@@ -58,7 +58,7 @@ void tmem_req(struct tmem *tm, struct walk_req *r, enum walk_fmt fmt,
 	      unsigned access);
 
 /*
- * walk(r) plus the bookkeeping every walk must satisfy, asserted: refs =
+ * walk_run(r) plus the bookkeeping every walk must satisfy, asserted: refs =
  * reads + ad_writes, reads = hook reads that returned an entry (in range
  * or not), ad_writes = set calls that landed, nothing written on a fault
  * or misconfiguration, no misaligned access, no write outside the array.

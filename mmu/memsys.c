@@ -1,14 +1,14 @@
 /*
- * cache.c - the memory model: set-associative L1D/L2/LLC over
- * host-physical addresses, then DRAM. The L1 hit is inline in mmu.h;
- * this file holds set-up and the miss path. Policy: see mmu.h.
+ * memsys.c - the memory model: set-associative L1D/L2/LLC over
+ * host-physical addresses, then DRAM. The L1 hit is inline in memsys.h;
+ * this file holds set-up and the miss path. Policy: see memsys.h.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mmu.h"
+#include "memsys.h"
 
 static bool is_pow2(uint64_t x)
 {

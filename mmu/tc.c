@@ -1,0 +1,160 @@
+/*
+ * tc.c - tagged set-associative caches: allocation, find, insert with
+ * LRU or deterministic random replacement, invalidation and flushes by
+ * context (SDM Vol. 3 4.10.4 semantics are the callers').
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tc.h"
+
+static inline uint64_t xorshift64(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+/* A random way of a full set: multiply-shift maps 32 random bits onto
+ * [0, ways) without a modulo; ways need not be a power of two. */
+static inline struct tc_entry *tc_random_way(struct tc *c, struct tc_entry *set)
+{
+	uint64_t r = xorshift64(&c->rng) >> 32;
+
+	return &set[(r * c->ways) >> 32];
+}
+
+int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock)
+{
+	uint32_t sets;
+
+	memset(c, 0, sizeof(*c));
+	c->clock = clock;
+	c->sizes = g->sizes;
+	c->repl = g->repl;
+	if (g->repl > TC_REPL_RANDOM)
+		return -EINVAL;
+	if (g->entries == 0)
+		return 0;		/* absent: sets == 0, every lookup misses */
+	if (g->ways == 0 || g->ways > g->entries || g->entries % g->ways != 0)
+		return -EINVAL;
+	sets = g->entries / g->ways;
+	if ((sets & (sets - 1)) != 0)
+		return -EINVAL;
+	c->e = calloc(g->entries, sizeof(*c->e));
+	if (!c->e)
+		return -ENOMEM;
+	/* four filter slots per entry: few false "maybe"s on a miss */
+	c->pres_shift = 64 - 2;
+	while ((UINT64_C(1) << (64 - c->pres_shift)) < 4 * (uint64_t)g->entries)
+		c->pres_shift--;
+	c->pres = calloc(UINT64_C(1) << (64 - c->pres_shift), sizeof(*c->pres));
+	if (!c->pres) {
+		free(c->e);
+		c->e = NULL;
+		return -ENOMEM;
+	}
+	c->sets = sets;
+	c->ways = g->ways;
+	/* deterministic per geometry: two runs of one config replace alike */
+	c->rng = UINT64_C(0x9e3779b97f4a7c15) ^
+		 ((uint64_t)g->entries << 32 | g->ways);
+	if (c->rng == 0)
+		c->rng = UINT64_C(0x9e3779b97f4a7c15);
+	return 0;
+}
+
+void tc_destroy(struct tc *c)
+{
+	free(c->e);
+	free(c->pres);
+	c->e = NULL;
+	c->pres = NULL;
+	c->sets = 0;
+	c->ways = 0;
+}
+
+struct tc_entry *tc_find(struct tc *c, uint64_t addr, unsigned level,
+			 uint32_t ctx, bool match_global)
+{
+	struct tc_entry *e = tc_probe(c, addr, level, ctx, match_global);
+
+	if (e)
+		e->lru = ++*c->clock;
+	return e;
+}
+
+/* Returns NULL on an absent (entries == 0) cache: callers must cope. */
+struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
+			   uint32_t ctx)
+{
+	uint64_t key = addr >> LEVEL_SHIFT(level);
+	struct tc_entry *set, *oldest, *e = NULL;
+
+	if (unlikely(c->sets == 0))
+		return NULL;
+	set = tc_set(c, key);
+	/* one pass: a match wins, else the first invalid way, else the
+	 * least recently used (or a random) way */
+	oldest = set;
+	for (uint32_t w = 0; w < c->ways; w++) {
+		if (tc_match(&set[w], key, level, ctx, false)) {
+			e = &set[w];
+			break;
+		}
+		if (!(set[w].flags & TCE_VALID)) {
+			if (!e)
+				e = &set[w];
+		} else if (set[w].lru < oldest->lru) {
+			oldest = &set[w];
+		}
+	}
+	if (!e)
+		e = c->repl == TC_REPL_RANDOM ? tc_random_way(c, set) : oldest;
+	if (e->flags & TCE_VALID)
+		(*tc_pres(c, e->key, e->level))--;
+	(*tc_pres(c, key, level))++;
+	e->key = key;
+	e->level = (uint8_t)level;
+	e->ctx = ctx;
+	e->flags = TCE_VALID;
+	e->rights = 0;
+	e->allow = 0;
+	e->val = 0;
+	e->lru = ++*c->clock;
+	e->gen++;
+	return e;
+}
+
+void tc_invalidate_entry(struct tc *c, struct tc_entry *e)
+{
+	BUG_ON(!(e->flags & TCE_VALID), "invalidating an invalid entry");
+	(*tc_pres(c, e->key, e->level))--;
+	e->flags = 0;
+	e->allow = 0;
+	e->gen++;
+}
+
+void tc_flush(struct tc *c, uint32_t want, uint32_t mask,
+	      bool drop_global, uint32_t gmask)
+{
+	uint32_t n = c->sets * c->ways;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct tc_entry *e = &c->e[i];
+
+		if (!(e->flags & TCE_VALID))
+			continue;
+		if (e->flags & TCE_GLOBAL) {
+			if (drop_global && (e->ctx & gmask) == (want & gmask))
+				tc_invalidate_entry(c, e);
+		} else if ((e->ctx & mask) == (want & mask)) {
+			tc_invalidate_entry(c, e);
+		}
+	}
+}
