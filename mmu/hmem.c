@@ -14,7 +14,6 @@ hpa_t hmem_alloc_table(struct hmem *h)
 		return 0;
 	hpa = h->vmm_next;
 	h->vmm_next += PAGE_SIZE;
-	h->vmm_pages++;
 	memset(h->base + hpa, 0, PAGE_SIZE);
 	return hpa;
 }

@@ -31,7 +31,6 @@ struct hmem {
 	uint64_t	guest_size;	/* bytes of guest RAM (gpa space) */
 	uint64_t	vmm_next;	/* next free hpa of the VMM's region */
 	uint64_t	vmm_end;
-	uint64_t	vmm_pages;	/* 4K table pages the VMM has allocated */
 };
 
 /* hmem_ptr - host pointer for [hpa, hpa+len) or NULL when outside. */

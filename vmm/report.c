@@ -188,6 +188,12 @@ static void row_fields(const struct row *r, struct fields *fs)
 	}
 	walk_hist_field(fs, s);
 	U("cell", r->cell);
+	/* The VMM handlers' own table references (shadow paging's gpte
+	 * reads and spte writes) by the level that served them. */
+	U("vmm_refs_l1", s->mem_refs[HREF_VMM][MEM_L1]);
+	U("vmm_refs_l2", s->mem_refs[HREF_VMM][MEM_L2]);
+	U("vmm_refs_llc", s->mem_refs[HREF_VMM][MEM_LLC]);
+	U("vmm_refs_dram", s->mem_refs[HREF_VMM][MEM_DRAM]);
 }
 
 /* kvm_stat_value - statistic i of kvm_stat_names, for row r. */

@@ -9,6 +9,7 @@
  *        MMU_OK       fill the TLB, access host memory
  *        MMU_FAULT    deliver #PF to the guest OS handler, retry
  *        MMU_EXIT     count the exit, retry (the instruction restarts)
+ *   (every fill but MMU_STOP was one hardware walk, counted as such)
  *        MMU_EMULATED count the exit; the VMM completed the access
  *        MMU_STOP     the VM cannot go on
  */
@@ -112,6 +113,14 @@ static void count_walk_work(struct vcpu *cpu, const struct mmu_work *w)
 	cpu->st.vmm_tlb_flushes += w->tlb_flush;
 }
 
+/* One hardware walk (a TLB-miss fill, or an EPT walk of a guest-physical
+ * access): counted with the references it made, whatever its outcome. */
+static void count_walk(struct vcpu *cpu, const struct mmu_work *w)
+{
+	cpu->st.walks++;
+	vmm_walk_sample(cpu->st.walk_hist, w->walk_reads + w->walk_ad_writes);
+}
+
 /* Move `size` bytes between host memory at hpa and *val. */
 static void do_access(struct vcpu *cpu, hpa_t hpa, unsigned acc, unsigned size,
 		      uint64_t *val, uint8_t tlb, core_time walk)
@@ -194,6 +203,8 @@ static void phys_access(struct vcpu *cpu, gpa_t gpa, unsigned acc, unsigned size
 		hpa = f.hpa + (gpa & (PAGE_SIZE - 1));
 		count_walk_work(cpu, &f.work);
 		/* Under EPT a physical access is translated by an EPT walk. */
+		if (f.work.walk_reads + f.work.walk_ad_writes)
+			count_walk(cpu, &f.work);
 		walk = walk_time(cpu, before, &f.work);
 		switch (r) {
 		case MMU_OK:
@@ -209,18 +220,13 @@ static void phys_access(struct vcpu *cpu, gpa_t gpa, unsigned acc, unsigned size
 			core_serialize(&cpu->core, CORE_WALK, walk, false);
 			vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
 			continue;
-		case MMU_EMULATED:
-			cpu->st.phys_accesses++;
-			cpu->st.stores++;
-			core_serialize(&cpu->core, CORE_WALK, walk, false);
-			vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
-			return;
 		case MMU_STOP:
 			vcpu_stop(cpu, "%s", f.stop);
+		case MMU_EMULATED:
 		case MMU_FAULT:
 			break;
 		}
-		BUG_ON(1, "a physical access cannot page-fault");
+		BUG_ON(1, "a physical access is neither emulated nor page-faults");
 	}
 	BUG_ON(1, "physical access does not converge");
 }
@@ -280,10 +286,10 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		r = m->ops->fill(m, &f);
 		count_walk_work(cpu, &f.work);
 		walk = walk_time(cpu, before, &f.work);
+		if (r != MMU_STOP)
+			count_walk(cpu, &f.work);
 		switch (r) {
 		case MMU_OK:
-			cpu->st.walks++;
-			vmm_walk_sample(cpu->st.walk_hist, f.work.walk_reads + f.work.walk_ad_writes);
 			cpu->st.accesses++;
 			cpu->st.dtlb_misses++;
 			if (f.unbacked) {
@@ -302,8 +308,6 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		case MMU_FAULT:
 			/* The faulting walk, then the fault, at the head of the
 			 * window: nothing overlaps them. */
-			cpu->st.walks++;
-			vmm_walk_sample(cpu->st.walk_hist, f.work.walk_reads + f.work.walk_ad_writes);
 			core_serialize(&cpu->core, CORE_WALK, walk, false);
 			if (f.exited)
 				vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);

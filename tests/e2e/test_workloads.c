@@ -99,3 +99,60 @@ Test(workloads, forkwait_child_segv_completes, .timeout = 120)
 	vmmrun_free(&r1);
 	vmmrun_free(&r2);
 }
+
+/*
+ * walks counts every hardware walk, whatever became of it (a fill, a
+ * #PF, a shadow hidden or trace fault, an EPT violation), and
+ * walk_refs_hist files each walk under the references it made. So the
+ * histogram holds `walks` walks, and its references add up to
+ * walk_refs exactly while no walk reaches the last ("or more") bucket.
+ * A walk left uncounted on some outcome (as walks once were on an exit)
+ * breaks both.
+ */
+Test(workloads, walks_and_their_references_agree, .timeout = 300)
+{
+	const char *args[] = { "--mmu=" MMUS, "--pages=4k,2m", "--workload=forkwait,memsweep",
+			       "--param", "iters=200", "--param", "size=2m",
+			       "--param", "passes=1", "--quiet", NULL };
+	struct vmmrun r;
+	int row;
+
+	vmmrun(&r, args);
+	cr_assert_eq(r.status, 0, "vmm failed: %s", r.err);
+	cr_assert_eq(r.nrows, 12);
+	for (row = 0; row < r.nrows; row++) {
+		const char *h = vmmrun_get(&r, row, "walk_refs_hist");
+		unsigned long long walks = 0, refs = 0, k = 0, n;
+		char *end;
+
+		cr_assert(h != NULL, "no walk_refs_hist column");
+		while (*h) {
+			n = strtoull(h, &end, 10);
+			cr_assert(end != h, "walk_refs_hist malformed: %s", h);
+			walks += n;
+			refs += k * n;
+			k++;
+			h = *end == ';' ? end + 1 : end;
+		}
+		cr_assert_lt(k, 33, "a walk of 32 or more references: the sum is a bound only");
+		cr_assert_eq(walks, (unsigned long long)vmmrun_num(&r, row, "walks"),
+			     "%s/%s/%s: histogram holds %llu walks, walks says %.0f",
+			     vmmrun_get(&r, row, "workload"), vmmrun_get(&r, row, "mmu"),
+			     vmmrun_get(&r, row, "pages"), walks, vmmrun_num(&r, row, "walks"));
+		cr_assert_eq(refs, (unsigned long long)vmmrun_num(&r, row, "walk_refs"),
+			     "%s/%s/%s: histogram's walks made %llu references, walk_refs says %.0f",
+			     vmmrun_get(&r, row, "workload"), vmmrun_get(&r, row, "mmu"),
+			     vmmrun_get(&r, row, "pages"), refs, vmmrun_num(&r, row, "walk_refs"));
+		/* Only shadow paging's handlers read and write tables in software. */
+		n = (unsigned long long)(vmmrun_num(&r, row, "vmm_refs_l1") +
+					 vmmrun_num(&r, row, "vmm_refs_l2") +
+					 vmmrun_num(&r, row, "vmm_refs_llc") +
+					 vmmrun_num(&r, row, "vmm_refs_dram"));
+		if (strcmp(vmmrun_get(&r, row, "mmu"), "shadow") == 0)
+			cr_assert_gt(n, 0, "shadow handlers made no table references");
+		else
+			cr_assert_eq(n, 0, "%s: VMM table references without a VMM handler",
+				     vmmrun_get(&r, row, "mmu"));
+	}
+	vmmrun_free(&r);
+}
