@@ -19,13 +19,20 @@ hpa_t hmem_alloc_table(struct hmem *h)
 }
 
 /*
- * Walker hooks over host memory read in place (pa = hpa), bounded by
- * `limit`: a read or A/D write at or past it finds no memory
+ * Walker hooks over host memory read in place (pa = hpa), bounded by the
+ * view's limit: a read or A/D write at or past it finds no memory
  * (WALK_MEM_NONE), never a host access. Each reference goes through the
- * memory model as the hardware walker's.
+ * memory model as the hardware walker's. Two views: guest-physical
+ * memory with gpa = hpa, bounded by guest RAM, and host memory, for the
+ * tables the VMM builds (shadow, EPT), bounded by all of it.
  */
-static int bounded_read(const struct hmem *h, uint64_t limit, uint64_t pa, uint64_t *val)
+static int view_read(void *ctx, uint64_t pa, unsigned level, uint64_t *val)
 {
+	const struct hmem_view *v = ctx;
+	const struct hmem *h = v->h;
+	uint64_t limit = *v->limit;
+
+	(void)level;
 	if (pa >= limit || limit - pa < sizeof(*val))
 		return WALK_MEM_NONE;
 	hmem_ref(h, pa, HREF_WALK);
@@ -33,63 +40,38 @@ static int bounded_read(const struct hmem *h, uint64_t limit, uint64_t pa, uint6
 	return WALK_MEM_OK;
 }
 
-static int bounded_set(const struct hmem *h, uint64_t limit, uint64_t pa, uint64_t bits)
+static int view_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
 {
-	uint64_t v;
+	const struct hmem_view *v = ctx;
+	const struct hmem *h = v->h;
+	uint64_t limit = *v->limit, e;
 
-	if (pa >= limit || limit - pa < sizeof(v))
+	(void)level;
+	if (pa >= limit || limit - pa < sizeof(e))
 		return WALK_MEM_NONE;
 	hmem_ref(h, pa, HREF_WALK);
-	memcpy(&v, h->base + pa, sizeof(v));
-	v |= bits;
-	memcpy(h->base + pa, &v, sizeof(v));
+	memcpy(&e, h->base + pa, sizeof(e));
+	e |= bits;
+	memcpy(h->base + pa, &e, sizeof(e));
 	return WALK_MEM_OK;
 }
 
-/* Guest-physical memory with gpa = hpa: bounded by guest RAM. */
-static int identity_read(void *ctx, uint64_t pa, unsigned level, uint64_t *val)
+static void view_mem(struct walk_mem *mem, struct hmem_view *v, struct hmem *h,
+		     const uint64_t *limit)
 {
-	const struct hmem *h = ctx;
-
-	(void)level;
-	return bounded_read(h, h->guest_size, pa, val);
-}
-
-static int identity_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
-{
-	const struct hmem *h = ctx;
-
-	(void)level;
-	return bounded_set(h, h->guest_size, pa, bits);
+	v->h = h;
+	v->limit = limit;
+	mem->read = view_read;
+	mem->set = view_set;
+	mem->ctx = v;
 }
 
 void hmem_identity_mem(struct walk_mem *mem, struct hmem *h)
 {
-	mem->read = identity_read;
-	mem->set = identity_set;
-	mem->ctx = h;
-}
-
-/* Host memory, for tables the VMM builds (shadow, EPT): bounded by it. */
-static int host_read(void *ctx, uint64_t pa, unsigned level, uint64_t *val)
-{
-	const struct hmem *h = ctx;
-
-	(void)level;
-	return bounded_read(h, h->size, pa, val);
-}
-
-static int host_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
-{
-	const struct hmem *h = ctx;
-
-	(void)level;
-	return bounded_set(h, h->size, pa, bits);
+	view_mem(mem, &h->guest_view, h, &h->guest_size);
 }
 
 void hmem_host_mem(struct walk_mem *mem, struct hmem *h)
 {
-	mem->read = host_read;
-	mem->set = host_set;
-	mem->ctx = h;
+	view_mem(mem, &h->host_view, h, &h->size);
 }

@@ -22,6 +22,12 @@ enum hmem_ref_kind {
 };
 
 /* Host physical memory: one host allocation, hpa = offset into it. */
+/* A bounded view of host memory for the walker's hooks (hmem.c). */
+struct hmem_view {
+	const struct hmem	*h;
+	const uint64_t		*limit;	/* &h->guest_size or &h->size */
+};
+
 struct hmem {
 	struct memsys	*cache;		/* the memory model, NULL when off */
 	uint64_t	*ref_count;	/* [HREF_NR][MEM_DRAM + 1] references by kind
@@ -31,6 +37,8 @@ struct hmem {
 	uint64_t	guest_size;	/* bytes of guest RAM (gpa space) */
 	uint64_t	vmm_next;	/* next free hpa of the VMM's region */
 	uint64_t	vmm_end;
+	struct hmem_view guest_view, host_view;	/* the walk_mem ctx of each view:
+						 * a struct hmem must not move once used */
 };
 
 /* hmem_ptr - host pointer for [hpa, hpa+len) or NULL when outside. */

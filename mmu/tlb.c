@@ -197,38 +197,37 @@ static struct tc_entry *level_install(struct tc *arr, unsigned n, gva_t va,
 	return e;
 }
 
+/* The present arrays of one level, packed from index 0; *n counts them.
+ * -EINVAL for an array holding no size or one no TLB has. */
+static int level_init(struct tc *arr, unsigned *n, const struct tc_geom g[TLB_MAX_ARRAYS],
+		      uint64_t *clock)
+{
+	for (unsigned i = 0; i < TLB_MAX_ARRAYS; i++) {
+		int err;
+
+		if (g[i].entries == 0)
+			continue;
+		if (g[i].sizes == 0 || (g[i].sizes & ~TLB_SIZES_VALID))
+			return -EINVAL;
+		err = tc_init(&arr[*n], &g[i], clock);
+		if (err)
+			return err;
+		(*n)++;
+	}
+	return 0;
+}
+
 int tlb_init(struct tlb *t, const struct tlb_config *cfg)
 {
 	int err;
 
 	memset(t, 0, sizeof(*t));
 	memo_clear(t);
-	for (unsigned i = 0; i < TLB_MAX_ARRAYS; i++) {
-		const struct tc_geom *g = &cfg->l1[i];
-
-		if (g->entries == 0)
-			continue;
-		err = -EINVAL;
-		if (g->sizes == 0 || (g->sizes & ~TLB_SIZES_VALID))
-			goto fail;
-		err = tc_init(&t->l1[t->n_l1], g, &t->clock);
-		if (err)
-			goto fail;
-		t->n_l1++;
-	}
-	for (unsigned i = 0; i < TLB_MAX_ARRAYS; i++) {
-		const struct tc_geom *g = &cfg->l2[i];
-
-		if (g->entries == 0)
-			continue;
-		err = -EINVAL;
-		if (g->sizes == 0 || (g->sizes & ~TLB_SIZES_VALID))
-			goto fail;
-		err = tc_init(&t->l2[t->n_l2], g, &t->clock);
-		if (err)
-			goto fail;
-		t->n_l2++;
-	}
+	err = level_init(t->l1, &t->n_l1, cfg->l1, &t->clock);
+	if (!err)
+		err = level_init(t->l2, &t->n_l2, cfg->l2, &t->clock);
+	if (err)
+		goto fail;
 	err = psc_init(&t->psc, cfg->psc, &t->psc_clock);
 	if (err)
 		goto fail;

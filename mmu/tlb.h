@@ -19,8 +19,15 @@
  * set when that access may complete from the entry under the current
  * paging mode (CR0.WP, CR4.SMEP/SMAP, RFLAGS.AC) and dirty state.
  */
+_Static_assert((TLB_MEMO_SIZE & (TLB_MEMO_SIZE - 1)) == 0, "TLB_MEMO_SIZE a power of two");
+
 #define ACC_IDX(acc)	((((acc) & ACC_USER) ? 3u : 0u) +			\
 			 (((acc) & ACC_WRITE) ? 1u : ((acc) & ACC_FETCH) ? 2u : 0u))
+
+/* An entry's allow mask has one bit per access index. */
+_Static_assert(ACC_IDX(ACC_USER | ACC_FETCH) < 8 * sizeof(((struct tc_entry *)0)->allow),
+	       "tc_entry.allow narrower than the access indices");
+_Static_assert(RIGHTS_ALL <= UINT8_MAX, "tc_entry.rights narrower than RIGHT_*");
 
 struct tlb_config {
 	struct tc_geom	l1[TLB_MAX_ARRAYS];	/* first level, looked up in parallel */

@@ -13,6 +13,11 @@
 
 #include "vmm.h"
 
+/* Exits are counted in arrays of VMM_NR_EXIT_REASONS by reason: every
+ * reason <asm/vmx.h> names must index them (NOTIFY is its largest). */
+_Static_assert(EXIT_REASON_NOTIFY < VMM_NR_EXIT_REASONS,
+	       "VMM_NR_EXIT_REASONS below an exit reason of <asm/vmx.h>");
+
 double vmm_exit_price(const struct mmu_costs *c, unsigned reason,
 		      const struct mmu_work *work)
 {

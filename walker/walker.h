@@ -90,6 +90,9 @@ enum walk_fmt {
  * RIGHT_R/W/X as they stand. The one decoding of entry rights: the
  * walker, the PSC fill and shadow paging's gpte reading all use it.
  */
+_Static_assert(RIGHT_R == EPTE_R && RIGHT_W == EPTE_W && RIGHT_X == EPTE_X,
+	       "EPT rights are read off bits 2:0 as RIGHT_R/W/X");
+
 static inline unsigned walk_entry_rights(enum walk_fmt fmt, bool nxe, uint64_t pte)
 {
 	unsigned r = RIGHT_R;
@@ -125,6 +128,9 @@ static inline bool walk_ept_allows(unsigned rights, unsigned acc)
 #define EPT_QUAL_EXECUTABLE	(1u << 5)
 #define EPT_QUAL_GLA_VALID	(1u << 7)
 #define EPT_QUAL_GLA_FINAL	(1u << 8)	/* access to the final gpa, not a gpte */
+_Static_assert((EPT_QUAL_READABLE | EPT_QUAL_WRITABLE | EPT_QUAL_EXECUTABLE) ==
+	       (RIGHT_R | RIGHT_W | RIGHT_X) << 3,
+	       "an EPT violation reports the rights as RIGHT_R/W/X << 3");
 
 /* Paging-mode state that changes the meaning of an entry or an access. */
 struct walk_mode {
