@@ -59,19 +59,24 @@ static uint64_t countprimes_run(struct gos *os, const uint64_t *param)
 }
 
 /* fib: the doubly recursive Fibonacci; each call pushes a frame (return
- * address, saved n) on the user stack and pops it on return. */
-static uint64_t fib_rec(struct vcpu *cpu, gva_t sp, uint64_t n)
+ * address, saved n) on the user stack and pops it on return. Every value
+ * popped is folded into *h, so the checksum depends on every stack load
+ * (a wrong translation of any frame shows), not on the result alone. */
+static uint64_t fib_rec(struct vcpu *cpu, gva_t sp, uint64_t n, uint64_t *h)
 {
-	uint64_t a, b;
+	uint64_t a, b, saved;
 
 	g_st64(cpu, sp - 8, n);			/* push */
 	g_insn(cpu, 6);
 	if (n < 2) {
 		n = g_ld64(cpu, sp - 8);	/* pop */
+		*h = wl_fnv(*h, n);
 		return n;
 	}
-	a = fib_rec(cpu, sp - 16, n - 1);
-	b = fib_rec(cpu, sp - 16, g_ld64(cpu, sp - 8) - 2);
+	a = fib_rec(cpu, sp - 16, n - 1, h);
+	saved = g_ld64(cpu, sp - 8);
+	*h = wl_fnv(*h, saved);
+	b = fib_rec(cpu, sp - 16, saved - 2, h);
 	g_insn(cpu, 4);
 	return a + b;
 }
@@ -81,14 +86,14 @@ static uint64_t fib_run(struct gos *os, const uint64_t *param)
 	struct vcpu *cpu = os->cpu;
 	/* 16 bytes a frame: the deepest recursion stays within the stack. */
 	gva_t sp = gos_image_addr(IMG_STACK, 0) + PAGE_SIZE;
-	uint64_t r;
+	uint64_t h = WL_FNV_OFFSET, r;
 
 	if (os->cur->nvma == 0 && gos_exec_image(os) < 0)
 		vcpu_stop(cpu, "fib: cannot map the process image");
 	gos_user(os);
-	r = fib_rec(cpu, sp, param[0]);
+	r = fib_rec(cpu, sp, param[0], &h);
 	gos_kernel(os);
-	return wl_fnv(WL_FNV_OFFSET, r);
+	return wl_fnv(h, r);
 }
 
 const struct workload wl_getppid = {

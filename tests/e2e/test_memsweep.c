@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,72 @@ Test(e2e, cycles_add_up, .timeout = 120)
 	cr_assert_geq(sum - total, -6.0);
 	cr_assert_gt(vmmrun_num(&r, 0, "guest_page_faults"), 255, "256 pages demand-faulted");
 	vmmrun_free(&r);
+}
+
+/* A figure of a shipped profile, read off its file (the first token
+ * after `key =`), so the test below checks the CSV against the profile,
+ * not against the code that prices it. */
+static double profile_figure(const char *cpu, const char *key)
+{
+	char path[512], line[512], k[64];
+	const char *dir = getenv("MEMVIRT_PROFILES");
+	double v = -1;
+	FILE *f;
+
+	cr_assert_not_null(dir, "MEMVIRT_PROFILES is not set");
+	snprintf(path, sizeof(path), "%s/%s.profile", dir, cpu);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %63[a-z_.0-9] = %lf", k, &v) == 2 && strcmp(k, key) == 0)
+			break;
+		else
+			v = -1;
+	fclose(f);
+	cr_assert_geq(v, 0, "%s: no figure for %s", path, key);
+	return v;
+}
+
+/*
+ * The clock follows the profile, independently of how the categories are
+ * summed: N more getppid calls add N syscall prices to cycles_syscall
+ * exactly (a syscall serialises the core: nothing overlaps it), and the
+ * extra instructions cost about their count times the base CPI in
+ * cycles_user plus the base-kernel part of cycles_kernel (each call's
+ * drain may round a cycle: 5% slack). Skylake: syscall = 120, cpi = 0.5,
+ * so 1000 more calls are 120,000 syscall cycles and, at the ~8 user and
+ * ~75 kernel instructions a call costs, ~41,500 base cycles.
+ */
+Test(e2e, cycles_follow_the_profile, .timeout = 120)
+{
+	const char *a1[] = { "--cpu=skylake", "--mmu=native", "--workload=getppid",
+			     "--param", "iters=1000", "--quiet", NULL };
+	const char *a2[] = { "--cpu=skylake", "--mmu=native", "--workload=getppid",
+			     "--param", "iters=2000", "--quiet", NULL };
+	double syscall = profile_figure("skylake", "syscall");
+	double cpi = profile_figure("skylake", "cpi");
+	double dsys, dinsns, dbase;
+	struct vmmrun r1, r2;
+
+	vmmrun(&r1, a1);
+	vmmrun(&r2, a2);
+	cr_assert_eq(r1.status, 0, "vmm failed: %s", r1.err);
+	cr_assert_eq(r2.status, 0, "vmm failed: %s", r2.err);
+	dsys = vmmrun_num(&r2, 0, "cycles_syscall") - vmmrun_num(&r1, 0, "cycles_syscall");
+	cr_assert_eq(dsys, 1000 * syscall, "1000 more syscalls added %.0f cycles, not 1000 x %.0f",
+		     dsys, syscall);
+	dinsns = vmmrun_num(&r2, 0, "insns_user") + vmmrun_num(&r2, 0, "insns_kernel") -
+		 vmmrun_num(&r1, 0, "insns_user") - vmmrun_num(&r1, 0, "insns_kernel");
+	cr_assert_gt(dinsns, 1000, "a getppid call executes instructions");
+	dbase = vmmrun_num(&r2, 0, "cycles_user") - vmmrun_num(&r1, 0, "cycles_user") +
+		(vmmrun_num(&r2, 0, "cycles_kernel") - vmmrun_num(&r2, 0, "cycles_syscall") -
+		 vmmrun_num(&r2, 0, "cycles_pf")) -
+		(vmmrun_num(&r1, 0, "cycles_kernel") - vmmrun_num(&r1, 0, "cycles_syscall") -
+		 vmmrun_num(&r1, 0, "cycles_pf"));
+	cr_assert(dbase > 0.95 * dinsns * cpi && dbase < 1.05 * dinsns * cpi,
+		  "%.0f more instructions at CPI %.2f took %.0f base cycles", dinsns, cpi, dbase);
+	vmmrun_free(&r1);
+	vmmrun_free(&r2);
 }
 
 /* Same inputs, same CSV except wall_s. */

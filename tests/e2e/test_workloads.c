@@ -3,6 +3,8 @@
  * on every MMU: the checksum of a workload is the same wherever it runs.
  */
 #include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,5 +156,49 @@ Test(workloads, walks_and_their_references_agree, .timeout = 300)
 			cr_assert_eq(n, 0, "%s: VMM table references without a VMM handler",
 				     vmmrun_get(&r, row, "mmu"));
 	}
+	vmmrun_free(&r);
+}
+
+/* fib's checksum, computed on the host: every value the guest pops off
+ * its stack, in order, then the result, FNV-1a folded (micro.c). */
+static uint64_t fnv(uint64_t h, uint64_t w)
+{
+	return (h ^ w) * UINT64_C(0x100000001b3);
+}
+
+static uint64_t host_fib(uint64_t n, uint64_t *h)
+{
+	uint64_t a;
+
+	if (n < 2) {
+		*h = fnv(*h, n);
+		return n;
+	}
+	a = host_fib(n - 1, h);
+	*h = fnv(*h, n);
+	return a + host_fib(n - 2, h);
+}
+
+/* The guest's stack loads are what the checksum is made of: a value read
+ * through a wrong translation anywhere in the recursion changes it. */
+Test(workloads, fib_checksum_is_every_stack_load, .timeout = 120)
+{
+	const char *args[] = { "--mmu=" MMUS, "--workload=fib", "--param", "n=16",
+			       "--quiet", NULL };
+	uint64_t h = UINT64_C(0xcbf29ce484222325), want;
+	char hex[32];
+	struct vmmrun r;
+	int row;
+
+	want = host_fib(16, &h);
+	cr_assert_eq(want, 987);
+	want = fnv(h, want);
+	snprintf(hex, sizeof(hex), "0x%016llx", (unsigned long long)want);
+	vmmrun(&r, args);
+	cr_assert_eq(r.status, 0, "vmm failed: %s", r.err);
+	cr_assert_eq(r.nrows, 3);
+	for (row = 0; row < r.nrows; row++)
+		cr_assert_str_eq(vmmrun_get(&r, row, "checksum"), hex, "%s: checksum %s, host %s",
+				 vmmrun_get(&r, row, "mmu"), vmmrun_get(&r, row, "checksum"), hex);
 	vmmrun_free(&r);
 }
