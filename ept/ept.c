@@ -306,4 +306,6 @@ const struct mmu_ops ept_mmu_ops = {
 	.phys = ept_phys,
 	.report = ept_report,
 	.params = ept_params,
+	.vmm_bytes = ept_vmm_bytes,
+	.min_maxphyaddr = 36,		/* 4-level EPT */
 };

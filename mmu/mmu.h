@@ -165,7 +165,22 @@ struct mmu_ops {
 	/* --param keys the backend takes; value i lands in mmu->params[i]
 	 * (at most MMU_MAX_PARAMS; key == NULL ends). NULL: none. */
 	const struct param_spec	*params;
+
+	/* Capabilities, asked by the VM and the runner (never by comparing
+	 * ops addresses). vmm_bytes NULL: the backend has no host level
+	 * (gpa = hpa, no VMM tables; --host-pages does not apply). Else the
+	 * least host memory its tables need for guest_mem of RAM backed in
+	 * host pages of host_level. */
+	uint64_t	(*vmm_bytes)(uint64_t guest_mem, unsigned host_level);
+	uint8_t		min_maxphyaddr;	/* the tables' format needs at least this
+					 * physical-address width (0: any) */
 };
+
+/* mmu_has_host_level - does backend ops map guest RAM through a host level? */
+static inline bool mmu_has_host_level(const struct mmu_ops *ops)
+{
+	return ops->vmm_bytes != NULL;
+}
 
 struct mmu {
 	const struct mmu_ops	*ops;

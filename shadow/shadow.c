@@ -149,6 +149,15 @@ static const struct param_spec shadow_params[] = {
 	[SHADOW_P_ZAP_UNSYNC + 1] = { NULL, 0, 0, 0, NULL },
 };
 
+/* The shadow page cache grows on demand; it needs room for a root and
+ * the first tables, and zaps (shadow_pages_max) when the region is full. */
+static uint64_t shadow_vmm_bytes(uint64_t guest_mem, unsigned host_level)
+{
+	(void)guest_mem;
+	(void)host_level;
+	return 2 * MiB;
+}
+
 const struct mmu_ops shadow_mmu_ops = {
 	.name = "shadow",
 	.desc = "shadow page tables: write-protected guest tables, hidden/true/trace faults",
@@ -160,4 +169,5 @@ const struct mmu_ops shadow_mmu_ops = {
 	.phys = shadow_phys,
 	.report = shadow_report,
 	.params = shadow_params,
+	.vmm_bytes = shadow_vmm_bytes,
 };

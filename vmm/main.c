@@ -17,6 +17,7 @@
 
 #include "cli_parse.h"
 #include "report.h"
+#include "run.h"
 #include "version.h"
 #include "vmm.h"
 #include "workloads.h"
@@ -102,19 +103,12 @@ static void out_check(bool close)
 	_exit(EXIT_OUTPUT);
 }
 
-static const char *level_name(unsigned level)
-{
-	static const char *const names[] = { "?", "4k", "2m", "1g" };
-
-	return level <= LEVEL_1G ? names[level] : "?";
-}
-
 static unsigned parse_level(const char *flag, const char *s)
 {
 	unsigned l;
 
 	for (l = LEVEL_4K; l <= LEVEL_1G; l++)
-		if (strcmp(s, level_name(l)) == 0)
+		if (strcmp(s, run_level_name(l)) == 0)
 			return l;
 	usage_error("%s: unknown page size '%s' (expected 4k, 2m or 1g)", flag, s);
 }
@@ -510,138 +504,49 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* The VMM's tables (shadow, EPT): generous, since host memory is mapped
- * lazily and only pages used cost anything; vm_layout clips it below
- * MAXPHYADDR. */
-static uint64_t vmm_region(const struct opts *o, const struct cell *c)
+/* The run_spec of cell c under the options. */
+static void cell_spec(const struct opts *o, const struct cell *c, struct run_spec *s)
 {
-	if (c->mmu == &native_mmu_ops)
-		return 0;
-	return o->guest_mem / 2 > 64 * MiB ? o->guest_mem / 2 : 64 * MiB;
+	unsigned i;
+
+	memset(s, 0, sizeof(*s));
+	s->wl = c->wl;
+	s->mmu = c->mmu;
+	s->prof = c->prof;
+	s->pages = c->pages;
+	s->host_pages = c->host_pages;
+	s->guest_mem = o->guest_mem;
+	s->numa_node = o->numa_node;
+	for (i = 0; i < WL_MAX_PARAMS && c->wl->params[i].key; i++)
+		s->wl_param[i] = param_value(o, &c->wl->params[i]);
+	for (i = 0; c->mmu->params && i < MMU_MAX_PARAMS && c->mmu->params[i].key; i++)
+		s->mmu_param[i] = param_value(o, &c->mmu->params[i]);
+	s->cache_model = param_value(o, &vmm_params[VP_CACHE_MODEL]) != 0;
+	s->pcid = param_value(o, &vmm_params[VP_PCID]) != 0;
+	s->vpid = (unsigned)param_value(o, &vmm_params[VP_VPID]);
+	s->index = c->index;
 }
 
 /* Validate a cell before anything runs, so a bad grid fails at once. */
 static void check_cell(const struct opts *o, const struct cell *c)
 {
-	uint64_t param[WL_MAX_PARAMS], backing, vmm_bytes;
-	struct vm_config cfg = {
-		.ops = c->mmu,
-		.prof = c->prof,
-		.guest_mem = o->guest_mem,
-		.vmm_mem = vmm_region(o, c),
-		.host_level = c->host_pages ? c->host_pages : LEVEL_4K,
-	};
+	struct run_spec s;
 	char err[512];
-	unsigned i;
 
-	if (vm_layout(&cfg, &backing, &vmm_bytes, err, sizeof(err)) < 0)
-		usage_error("%s", err);
-
-	if ((c->pages == LEVEL_1G || c->host_pages == LEVEL_1G) && !c->prof->gbpages)
-		usage_error("CPU profile %s has no 1G pages (--pages/--host-pages=1g)",
-			    c->prof->name);
-	if (c->pages == LEVEL_1G && o->guest_mem < 2 * GiB)
-		usage_error("--pages=1g needs --guest-mem of at least 2g (a 1G-aligned "
-			    "free gigabyte beside the kernel)");
-	if (param_value(o, &vmm_params[VP_PCID]) && !c->prof->pcid)
-		usage_error("--param pcid=1: CPU profile %s has no PCIDs", c->prof->name);
-	for (i = 0; i < WL_MAX_PARAMS && c->wl->params[i].key; i++)
-		param[i] = param_value(o, &c->wl->params[i]);
-	if (c->wl->check && c->wl->check(param, o->guest_mem, err, sizeof(err)) < 0)
+	cell_spec(o, c, &s);
+	if (run_check(&s, err, sizeof(err)) < 0)
 		usage_error("%s", err);
 }
 
-/* Run one cell into r. Returns 0, or -1 when the VM stopped (message in err). */
-static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
-		    char *err, size_t errlen)
+/* Run one cell into r: 0, -1 when the VM stopped, -2 when the host
+ * refused (message in err). */
+static int run_one(const struct opts *o, const struct cell *c, struct row *r,
+		   char *err, size_t errlen)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
-	struct gos *os = calloc(1, sizeof(*os));
-	uint64_t param[WL_MAX_PARAMS] = { 0 };
-	uint64_t mparam[MMU_MAX_PARAMS] = { 0 };
-	struct vm_config cfg = {
-		.ops = c->mmu,
-		.prof = c->prof,
-		.guest_mem = o->guest_mem,
-		.vmm_mem = vmm_region(o, c),
-		.guest_level = c->pages,
-		.host_level = c->host_pages ? c->host_pages : LEVEL_4K,
-		.numa_node = o->numa_node,
-		.cache_model = param_value(o, &vmm_params[VP_CACHE_MODEL]) != 0,
-		.mmu_params = mparam,
-	};
-	struct profile *volatile prof = NULL;	/* live across the setjmp */
-	jmp_buf jb;
-	double t0 = now_s();
-	size_t len = 0;
-	unsigned i;
-	volatile int ret = -1;	/* live across the setjmp */
+	struct run_spec s;
 
-	if (!vm || !os) {
-		snprintf(err, errlen, "out of host memory");
-		goto out;
-	}
-	for (i = 0; c->mmu->params && i < MMU_MAX_PARAMS && c->mmu->params[i].key; i++)
-		mparam[i] = param_value(o, &c->mmu->params[i]);
-	if (param_value(o, &vmm_params[VP_VPID]) != 2) {
-		/* A profile with VPID tagging switched as asked. */
-		prof = malloc(sizeof(*prof));
-		if (!prof) {
-			snprintf(err, errlen, "out of host memory");
-			goto out;
-		}
-		*prof = *c->prof;
-		prof->vpid = param_value(o, &vmm_params[VP_VPID]) != 0;
-		cfg.prof = prof;
-	}
-	for (i = 0; i < WL_MAX_PARAMS && c->wl->params[i].key; i++) {
-		param[i] = param_value(o, &c->wl->params[i]);
-		len += (size_t)snprintf(r->params + len, sizeof(r->params) - len,
-					"%s%s=%" PRIu64, i ? ";" : "",
-					c->wl->params[i].key, param[i]);
-		if (len >= sizeof(r->params))
-			len = sizeof(r->params) - 1;
-	}
-	if (vm_create(vm, &cfg, err, errlen) < 0) {
-		ret = -2;	/* the host refused what was asked (NUMA node, memory) */
-		goto out;
-	}
-	vm->cpu.stop_jmp = &jb;
-	if (setjmp(jb)) {
-		snprintf(err, errlen, "VM stopped: %s", vm->cpu.stop_msg);
-		goto out_vm;
-	}
-	if (gos_boot(os, &vm->cpu, c->pages, param_value(o, &vmm_params[VP_PCID]) != 0,
-		     err, errlen) < 0)
-		goto out_vm;
-	r->checksum = c->wl->run(os, param);
-	vcpu_finish(&vm->cpu);
-	r->cell = c->index;
-	r->wall_s = now_s() - t0;
-	r->workload = c->wl->name;
-	r->mmu = c->mmu->name;
-	r->pages = level_name(c->pages);
-	r->host_pages = c->host_pages ? level_name(c->host_pages) : "-";
-	r->cpu = c->prof->name;
-	r->backing = vm_backing_name(vm->backing);
-	r->guest_mem = o->guest_mem;
-	r->st = vm->cpu.st;
-	r->pte_writes = os->st.pte_writes;
-	r->forks = os->st.forks;
-	if (c->mmu->report)
-		c->mmu->report(&vm->cpu.mmu, &r->mr);
-	r->clock_hz = c->prof->clock_hz;
-	r->cache_model = cfg.cache_model;
-	vmm_cycles(&r->st, &r->cyc);
-	ret = 0;
-	gos_shutdown(os);
-out_vm:
-	vm_destroy(vm);
-out:
-	free(prof);
-	free(os);
-	free(vm);
-	return ret;
+	cell_spec(o, c, &s);
+	return run_cell(&s, r, err, errlen);
 }
 
 /* The grid, in output order: cpu, workload, mmu, pages, host pages. */
@@ -670,7 +575,7 @@ static void grid_build(struct grid *g, const struct opts *o)
 	for (iw = 0; iw < o->n_wl; iw++)
 	for (im = 0; im < o->n_mmu; im++)
 	for (ip = 0; ip < o->n_pages; ip++) {
-		bool native = o->mmu[im] == &native_mmu_ops;
+		bool native = !mmu_has_host_level(o->mmu[im]);
 		unsigned nh = (native || !o->n_host_pages) ? 1 : o->n_host_pages;
 
 		for (ih = 0; ih < nh; ih++) {
@@ -710,7 +615,7 @@ static void *grid_worker(void *arg)
 		pthread_mutex_unlock(&g->lock);
 		if (i == g->n)
 			return NULL;
-		g->rc[i] = run_cell(g->o, &g->cell[i], &g->row[i], g->err[i], sizeof(g->err[i]));
+		g->rc[i] = run_one(g->o, &g->cell[i], &g->row[i], g->err[i], sizeof(g->err[i]));
 		pthread_mutex_lock(&g->lock);
 		g->done[i] = true;
 		g->finished++;
@@ -733,7 +638,7 @@ static void vm_stopped(const char *fmt, ...)
 
 static const char *level_or_dash(unsigned l)
 {
-	return l ? level_name(l) : "-";
+	return l ? run_level_name(l) : "-";
 }
 
 /* Progress on a terminal, overwritten in place; nothing when redirected. */
@@ -791,9 +696,9 @@ static void print_cells(const struct opts *o, const struct grid *g)
 		printf("%u\t--cpu=", c->index);
 		print_shell_word(o->cpu_arg[c->icpu]);
 		printf(" --workload=%s --mmu=%s --pages=%s", c->wl->name, c->mmu->name,
-		       level_name(c->pages));
+		       run_level_name(c->pages));
 		if (c->host_pages && o->n_host_pages)
-			printf(" --host-pages=%s", level_name(c->host_pages));
+			printf(" --host-pages=%s", run_level_name(c->host_pages));
 		if (o->guest_mem != 256 * MiB)
 			printf(" --guest-mem=%" PRIu64, o->guest_mem);
 		if (o->numa_node >= 0)
@@ -880,7 +785,7 @@ int main(int argc, char **argv)
 				usage_error("%s", g.err[k]);
 			if (g.rc[k] < 0) {
 				vm_stopped("%s mmu=%s pages=%s host-pages=%s cpu=%s: %s",
-					   c->wl->name, c->mmu->name, level_name(c->pages),
+					   c->wl->name, c->mmu->name, run_level_name(c->pages),
 					   level_or_dash(c->host_pages), c->prof->name, g.err[k]);
 				status = EXIT_VMSTOP;
 			} else {
@@ -890,7 +795,7 @@ int main(int argc, char **argv)
 					if (g.n > 1)
 						printf("%s# %s mmu=%s pages=%s cpu=%s\n",
 						       any ? "\n" : "", c->wl->name,
-						       c->mmu->name, level_name(c->pages),
+						       c->mmu->name, run_level_name(c->pages),
 						       c->prof->name);
 					report_kvm_stat(stdout, &g.row[k]);
 				} else {

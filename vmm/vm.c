@@ -18,7 +18,6 @@
 /* The least VMM region a shadow MMU runs in: 512 table pages, reclaimed
  * LRU-first when full (guest RAM is a multiple of 2m, so any room left
  * below MAXPHYADDR is at least this). */
-#define SHADOW_VMM_MIN	(2 * MiB)
 
 static void errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -189,7 +188,6 @@ int vm_layout(const struct vm_config *cfg, uint64_t *backing, uint64_t *vmm_byte
 	uint64_t limit = UINT64_C(1) << mpa, hsize = LEVEL_SIZE(cfg->host_level);
 	uint64_t b = (cfg->guest_mem + hsize - 1) & ~(hsize - 1), need, room;
 	char s1[32], s2[32], s3[32], s4[32];
-	bool ept = cfg->ops == &ept_mmu_ops;
 
 	if (cfg->guest_mem > limit) {
 		errf(err, errlen, "--guest-mem=%s is above the 2^%u = %s of physical address "
@@ -205,17 +203,18 @@ int vm_layout(const struct vm_config *cfg, uint64_t *backing, uint64_t *vmm_byte
 		     "not bound what the host uses", arg_str(cfg->guest_mem, s1));
 		return -1;
 	}
-	if (cfg->vmm_mem == 0) {	/* native: no VMM tables */
+	if (cfg->vmm_mem == 0 || !mmu_has_host_level(cfg->ops)) {	/* no VMM tables */
 		*backing = b;
 		*vmm_bytes = 0;
 		return 0;
 	}
-	if (ept && mpa < 36) {
-		errf(err, errlen, "the ept MMU needs maxphyaddr >= 36 (4-level EPT); CPU profile "
-		     "%s has maxphyaddr = %u", cfg->prof->name, mpa);
+	if (mpa < cfg->ops->min_maxphyaddr) {
+		errf(err, errlen, "the %s MMU needs maxphyaddr >= %u; CPU profile "
+		     "%s has maxphyaddr = %u", cfg->ops->name, cfg->ops->min_maxphyaddr,
+		     cfg->prof->name, mpa);
 		return -1;
 	}
-	need = ept ? ept_vmm_bytes(cfg->guest_mem, cfg->host_level) : SHADOW_VMM_MIN;
+	need = cfg->ops->vmm_bytes(cfg->guest_mem, cfg->host_level);
 	room = b < limit ? limit - b : 0;
 	if (room < need) {
 		errf(err, errlen, "--guest-mem=%s with --mmu=%s: guest RAM (%s%s) plus the "
