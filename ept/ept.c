@@ -153,7 +153,7 @@ static enum mmu_result handle_violation(struct mmu *m, struct mmu_fault *f)
 		return stop(e, f, "EPT violation at gpa %#" PRIx64 " (qualification %#"
 			    PRIx64 ") on backed guest RAM: the EPT entry was changed "
 			    "behind the VMM", gpa, f->exit_qual);
-	hpa = p2m_back(&e->p2m, &m->hmem, base);
+	hpa = p2m_back(&e->p2m, base);
 	r = ept_map(m, base, hpa, level, RIGHT_R | RIGHT_W | RIGHT_X, &f->work);
 	if (r == -ENOMEM)
 		return stop(e, f, "EPT violation at gpa %#" PRIx64 ": the VMM region "

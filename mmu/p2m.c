@@ -24,7 +24,7 @@ void p2m_destroy(struct p2m *p)
 	p->map = NULL;
 }
 
-hpa_t p2m_back(struct p2m *p, const struct hmem *h, gpa_t gpa)
+hpa_t p2m_back(struct p2m *p, gpa_t gpa)
 {
 	uint64_t r = gpa >> LEVEL_SHIFT(p->level);
 	uint64_t size = LEVEL_SIZE(p->level);
@@ -38,7 +38,10 @@ hpa_t p2m_back(struct p2m *p, const struct hmem *h, gpa_t gpa)
 	p->next += size;
 	p->map[r] = hpa + 1;
 	p->backed++;
-	/* Fresh host memory reads as zeros, as the guest's RAM did at reset. */
-	memset(h->base + hpa, 0, size);
+	/* Nothing to clear: each host page is handed out once, in order, from
+	 * memory nobody has written (a fresh anonymous or hugetlbfs mapping,
+	 * zero on first touch), so it reads as zeros as the guest's RAM did
+	 * at reset, and becomes resident only where the guest touches it (a
+	 * 1G host page costs what the guest uses of it, not 1 GiB). */
 	return hpa + (gpa & (size - 1));
 }

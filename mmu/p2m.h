@@ -39,6 +39,6 @@ static inline hpa_t p2m_lookup(const struct p2m *p, gpa_t gpa, bool *backed)
 
 /* p2m_back - back the region holding gpa (inside guest RAM) with a
  * zeroed host page; returns the hpa of gpa. */
-hpa_t p2m_back(struct p2m *p, const struct hmem *h, gpa_t gpa);
+hpa_t p2m_back(struct p2m *p, gpa_t gpa);
 
 #endif /* MEMVIRT_P2M_H */

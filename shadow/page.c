@@ -70,7 +70,7 @@ hpa_t shadow_guest_hpa(struct shadow *s, gpa_t gpa)
 
 	if (likely(backed))
 		return hpa;
-	hpa = p2m_back(&s->p2m, &s->m->hmem, gpa);
+	hpa = p2m_back(&s->p2m, gpa);
 	s->h2g[hpa >> LEVEL_SHIFT(s->p2m.level)] =
 		(gpa & ~(LEVEL_SIZE(s->p2m.level) - 1)) + 1;
 	return hpa;

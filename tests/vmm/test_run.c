@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "run.h"
 
@@ -92,4 +93,34 @@ Test(run, check_refuses_with_one_line)
 	s.guest_mem = UINT64_C(1) << prof.maxphyaddr;
 	cr_assert_eq(run_check(&s, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "maxphyaddr") != NULL, "%s", err);
+}
+
+/* 1G host pages are backed lazily: a guest touching 4 MiB of a 1 GiB
+ * host page does not make the host zero, or keep resident, the rest of
+ * it (the p2m hands out fresh memory, zero on first touch). */
+Test(run, host_1g_pages_cost_what_the_guest_touches, .timeout = 120)
+{
+	struct rusage before, after;
+	struct run_spec s;
+	struct row *r = calloc(1, sizeof(*r));
+	char err[512];
+
+	cr_assert_not_null(r);
+	load("skylake");
+	cr_assert(prof.gbpages, "skylake has 1G pages");
+	spec_for(&s, "shadow", "memsweep");
+	s.host_pages = LEVEL_1G;
+	s.guest_mem = GiB;
+	s.wl_param[0] = 4 * MiB;	/* size */
+	s.wl_param[1] = 1;		/* passes */
+	cr_assert_eq(run_check(&s, err, sizeof(err)), 0, "%s", err);
+	getrusage(RUSAGE_SELF, &before);
+	cr_assert_eq(run_cell(&s, r, err, sizeof(err)), 0, "%s", err);
+	getrusage(RUSAGE_SELF, &after);
+	cr_assert_eq(r->mr.host_pages_backed, 1, "one 1G host page backs the guest");
+	/* ru_maxrss is in KiB: well under the 1 GiB page */
+	cr_assert_lt(after.ru_maxrss - before.ru_maxrss, 256 * 1024,
+		     "max RSS grew %ld KiB for a guest touching ~4 MiB",
+		     after.ru_maxrss - before.ru_maxrss);
+	free(r);
 }
