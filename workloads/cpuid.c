@@ -44,10 +44,16 @@ static void gos_tick(struct vcpu *cpu, void *opaque)
 	struct gos *os = opaque;
 	uint8_t cpl = cpu->mmu.sregs.cpl;
 
+	uint64_t now;
+
 	vcpu_set_cpl(cpu, 0);
 	g_insn(cpu, GOS_TICK_INSNS);
-	vcpu_wrmsr(cpu, MSR_IA32_TSC_DEADLINE,
-		   core_now(&cpu->core) / CORE_TICKS + os->tick_period);
+	/* hrtimer_forward: the next period boundary after now */
+	now = core_now(&cpu->core) / CORE_TICKS;
+	do
+		os->tick_next += os->tick_period;
+	while (os->tick_next <= now);
+	vcpu_wrmsr(cpu, MSR_IA32_TSC_DEADLINE, os->tick_next);
 	vcpu_set_cpl(cpu, cpl);
 }
 
@@ -62,6 +68,6 @@ void gos_timer_start(struct gos *os, uint64_t hz)
 		os->tick_period = 1;
 	cpu->intr_handler = gos_tick;
 	cpu->intr_opaque = os;
-	vcpu_wrmsr(cpu, MSR_IA32_TSC_DEADLINE,
-		   core_now(&cpu->core) / CORE_TICKS + os->tick_period);
+	os->tick_next = core_now(&cpu->core) / CORE_TICKS + os->tick_period;
+	vcpu_wrmsr(cpu, MSR_IA32_TSC_DEADLINE, os->tick_next);
 }

@@ -121,6 +121,7 @@ struct gos {
 	jmp_buf			*child_jmp;	/* where a killed child unwinds to */
 	struct gos_stats	st;
 	uint64_t		tick_period;	/* timer interrupt period, cycles */
+	uint64_t		tick_next;	/* the deadline armed, cycles */
 	char			log[256];	/* the guest's last kernel message */
 };
 
