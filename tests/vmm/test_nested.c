@@ -43,6 +43,8 @@ static struct nvm *up(const char *pers, bool shadowing)
 	v->vm.cpu.stop_jmp = &v->jb;
 	if (setjmp(v->jb))
 		cr_assert_fail("VM stopped: %s", v->vm.cpu.stop_msg);
+	if (!pers)
+		return v;	/* one level: the guest is L1 */
 	cr_assert_not_null(l1_personality_find(pers));
 	cr_assert_eq(nested_start(&v->vm.cpu, l1_personality_find(pers), shadowing, err,
 				  sizeof(err)), 0, "%s", err);
@@ -355,4 +357,62 @@ Test(nested, every_shipped_profile_sets_the_nested_keys)
 		for (k = 0; k < ARRAY_SIZE(keys); k++)
 			cr_assert(seen[k], "%s: no '%s' with a source comment", names[i], keys[k]);
 	}
+}
+
+/* HLT at one level: an exit, then L0 blocks the vCPU until the timer;
+ * the next instruction takes the timer's external interrupt. */
+Test(nested, hlt_waits_for_the_timer)
+{
+	struct nvm *v = up(NULL, false);
+	struct vcpu *cpu = &v->vm.cpu;
+	uint64_t deadline = core_now(&cpu->core) / CORE_TICKS + 100000;
+
+	vcpu_wrmsr(cpu, 0x6e0, deadline);
+	cr_assert_eq(cpu->st.exits[EXIT_REASON_MSR_WRITE], 1, "TSC deadline is intercepted");
+	vcpu_hlt(cpu);
+	cr_assert_eq(cpu->st.exits[EXIT_REASON_HLT], 1);
+	cr_assert_geq(core_now(&cpu->core) / CORE_TICKS, deadline);
+	cr_assert_eq(cpu->st.timer_ticks, 0);
+	g_insn(cpu, 1);
+	cr_assert_eq(cpu->st.timer_ticks, 1);
+	cr_assert_eq(cpu->st.exits[EXIT_REASON_EXTERNAL_INTERRUPT], 1);
+	cr_assert_eq(cpu->timer_at, UINT64_MAX, "one-shot: nothing re-armed it");
+	down(v);
+}
+
+/* HLT at L2: reflected to L1, which halts itself: an L1 HLT exit, and L0
+ * waits for the timer L1 armed on L2's behalf. */
+Test(nested, l2_hlt_is_reflected_and_l1_halts)
+{
+	struct nvm *v = up("kvm", true);
+	struct vcpu *cpu = &v->vm.cpu;
+	uint64_t deadline = core_now(&cpu->core) / CORE_TICKS + 200000;
+
+	vcpu_wrmsr(cpu, 0x6e0, deadline);
+	cr_assert_eq(cpu->st.reflected[EXIT_REASON_MSR_WRITE], 1, "L1 emulates L2's deadline");
+	cr_assert_eq(cpu->st.level_exits[0][EXIT_REASON_MSR_WRITE], 1, "with its own");
+	vcpu_hlt(cpu);
+	cr_assert_eq(cpu->st.reflected[EXIT_REASON_HLT], 1);
+	cr_assert_eq(cpu->st.level_exits[1][EXIT_REASON_HLT], 1);
+	cr_assert_eq(cpu->st.level_exits[0][EXIT_REASON_HLT], 1);
+	cr_assert_geq(core_now(&cpu->core) / CORE_TICKS, deadline);
+	cr_assert_eq(cpu->nest->level, 2);
+	down(v);
+}
+
+/* Without a timer a HLT would never wake: the VM stops, with a reason. */
+Test(nested, hlt_without_timer_stops_the_vm)
+{
+	struct nvm *v = up(NULL, false);
+	struct vcpu *cpu = &v->vm.cpu;
+	jmp_buf jb;
+
+	cpu->stop_jmp = &jb;
+	if (setjmp(jb)) {
+		cr_assert_not_null(strstr(cpu->stop_msg, "never wake"), "%s", cpu->stop_msg);
+		down(v);
+		return;
+	}
+	vcpu_hlt(cpu);
+	cr_assert_fail("HLT returned");
 }
