@@ -39,6 +39,8 @@ _vmm()
 		--workload) words=$(_vmm_list "$vmm" Workloads) ;;
 		--cpu) words=$(_vmm_list "$vmm" "CPU profiles") ;;
 		--pages|--host-pages) words="4k 2m 1g" ;;
+		--l1) words=$(_vmm_list "$vmm" "L1 personalities") ;;
+		--l1-mmu) words="none ept shadow" ;;
 		--format) words="csv json" ;;
 		--report) words="summary perf" ;;
 		--sort) words="sample time" ;;

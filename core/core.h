@@ -69,6 +69,7 @@ enum core_cat {
 	CORE_WALK,		/* the head waits for a page walk */
 	CORE_EXIT,		/* VM exits and entries, VMM handlers */
 	CORE_SERIAL,		/* serialising instructions' own cost (CR3, INVLPG) */
+	CORE_BASE_L1,		/* dispatching the L1 hypervisor's instructions (nested) */
 	CORE_NR
 };
 
@@ -233,6 +234,16 @@ static inline void core_set_cpl3(struct core *c, bool user)
 {
 	c->cpl3 = user;
 	c->base_cat = user ? CORE_BASE_USER : CORE_BASE_KERNEL;
+}
+
+/* core_set_base - base cycles from now on go to cat (CORE_BASE_*);
+ * returns the category they went to before. */
+static inline uint8_t core_set_base(struct core *c, uint8_t cat)
+{
+	uint8_t old = c->base_cat;
+
+	c->base_cat = cat;
+	return old;
 }
 
 /*

@@ -308,4 +308,5 @@ const struct mmu_ops ept_mmu_ops = {
 	.params = ept_params,
 	.vmm_bytes = ept_vmm_bytes,
 	.min_maxphyaddr = 36,		/* 4-level EPT */
+	.nested_ept = true,
 };

@@ -174,6 +174,8 @@ struct mmu_ops {
 	uint64_t	(*vmm_bytes)(uint64_t guest_mem, unsigned host_level);
 	uint8_t		min_maxphyaddr;	/* the tables' format needs at least this
 					 * physical-address width (0: any) */
+	bool		nested_ept;	/* L0 can offer an L1 hypervisor nested EPT
+					 * (it uses EPT itself, as KVM's enable_ept) */
 };
 
 /* mmu_has_host_level - does backend ops map guest RAM through a host level? */

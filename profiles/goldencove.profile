@@ -66,3 +66,31 @@ cache.l1d   = 48k 12 5    # [ChipsGLC]: 48 KiB L1D, 5 cycles; 12-way [HWTimesSPR
 cache.l2    = 2m 16 16    # [HWTimesSPR]: Sapphire Rapids L2 2 MiB, 16-way; 16 cycles an estimate (client Golden Cove's 1.25 MiB L2 is ~15)
 cache.llc   = 104m 13 100 # Intel ARK: 8480+ has 105 MiB L3 (56 x 1.875 MiB slices, 15-way); modeled 104 MiB 13-way since 15 ways x 114688 sets is not a power of two. Latency an estimate: ~33 ns over the mesh [ChipsSPR] at 3.0 GHz
 dram_latency = 330        # estimate: ~110 ns to DDR5-4800 through the mesh at 3.0 GHz
+
+# Non-memory exits (issue 15): L0's handler per reason, table references
+# excluded. Estimates of KVM's paths unless marked; the same figures as
+# broadwell.profile, where they were fitted to a measurement.
+exit_handler.cpuid              = 265   # estimate: kvm_emulate_cpuid with its table lookup, as broadwell (fitted there)
+exit_handler.msr_read           = 350   # estimate: kvm_emulate_rdmsr of an intercepted MSR (DEBUGCTL), as broadwell
+exit_handler.msr_write          = 400   # estimate: kvm_emulate_wrmsr (TSC deadline: an hrtimer start), as broadwell
+exit_handler.xsetbv             = 300   # estimate: handle_xsetbv, kvm_set_xcr checks, as broadwell
+exit_handler.hlt                = 600   # estimate: kvm_emulate_halt up to blocking the vCPU, as broadwell
+exit_handler.external_interrupt = 800   # estimate: handle_external_interrupt: the host's IRQ handler for the tick, as broadwell
+exit_handler.vmread             = 450   # fitted (broadwell, kvm-4.13 L2 CPUID loop): handle_vmread decode + vmcs12 lookup
+exit_handler.vmwrite            = 500   # fitted (broadwell, kvm-4.13 L2 CPUID loop): handle_vmwrite decode + vmcs12 store
+exit_handler.vmresume           = 1200  # fitted (broadwell, kvm-4.13 L2 CPUID loop): handle_vmresume decode, nested_vmx_check_* of the controls
+exit_handler.vmlaunch           = 1200  # estimate: as vmresume (the same nested_vmx_run)
+
+# Nested VMX (vmm/nested.c, issue 15).
+vmx            = 1      # Intel VT-x
+vmcs_shadowing = 1      # [IntelSDM]: VMCS shadowing since Haswell
+nested.reflect            = 1500  # fitted (broadwell, kvm-4.13 L2 CPUID loop): nested_vmx_vmexit, ~60 vmcs02 fields synced to vmcs12, L1 host state, VMCS switch
+nested.shadow_field       = 20    # estimate: one VMREAD + VMWRITE pair of copy_vmcs12_to_shadow / copy_shadow_to_vmcs12
+nested.vmentry            = 1200  # fitted (broadwell, kvm-4.13 L2 CPUID loop): nested_vmx_run's checks, VMPTRLD of vmcs02, entry
+nested.prepare_full       = 2500  # fitted (broadwell, kvm-4.13 L2 CPUID loop): prepare_vmcs02 of every field, ~120 VMWRITEs
+nested.prepare_light      = 900   # estimate: prepare_vmcs02 of the shadowed fields only (dirty_vmcs12 clear)
+nested.msr_merge_bit      = 14    # fitted: 4.13's per-MSR loop over 0x800-0x8ff; with the memset ~4,100 cycles, the ~4,000 the word-wise merge saves upstream
+nested.msr_merge_word     = 10    # estimate: one 64-bit word of today's word-wise merge
+nested.msr_bitmap_memset  = 500   # estimate: memset of the 4 KiB vmcs02 MSR bitmap (15% of L0's time in the talk's profile is more; cold lines)
+nested.debugctl_read      = 100   # the upstream commit caching IA32_DEBUGCTL reports ~100 cycles saved per VM entry
+nested.vmcs_shadow_access = 30    # estimate: a VMREAD/VMWRITE the shadow VMCS serves, microcoded

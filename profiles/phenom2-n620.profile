@@ -71,3 +71,31 @@ cache.l1d   = 64k 2 3     # [AMD10h], [AnandPh2]: 64 KiB 2-way L1D, 3-cycle load
 cache.l2    = 1m 16 15    # 1 MiB per core on the N620 (2 x 1 MiB, AMD product data); 16-way [HWSecrets]; 15 cycles as [AnandPh2] measures Phenom II's 512 KiB L2 (estimate for the 1 MiB one)
 cache.llc   = 0 0 0       # the N620 (Champlain) has no L3
 dram_latency = 280        # estimate: ~100 ns to DDR3-1066 SO-DIMMs at 2.8 GHz; without an L3 lookup K10 reaches DRAM ~10 ns sooner [TechReportPh]
+
+# Non-memory exits (issue 15): L0's handler per reason (VMX names stand for
+# the SVM intercepts), table references excluded. All estimates.
+exit_handler.cpuid              = 300   # estimate: KVM's CPUID emulation (svm cpuid_interception)
+exit_handler.msr_read           = 350   # estimate: rdmsr_interception
+exit_handler.msr_write          = 400   # estimate: wrmsr_interception
+exit_handler.xsetbv             = 300   # estimate: xsetbv_interception
+exit_handler.hlt                = 600   # estimate: halt_interception up to blocking
+exit_handler.external_interrupt = 800   # estimate: the host's IRQ handler for the tick
+exit_handler.vmread             = 0     # AMD-V has no VMREAD: never taken
+exit_handler.vmwrite            = 0     # AMD-V has no VMWRITE: never taken
+exit_handler.vmresume           = 0     # AMD-V has no VMRESUME: never taken
+exit_handler.vmlaunch           = 0     # AMD-V has no VMLAUNCH: never taken
+
+# Nested VMX (vmm/nested.c): AMD-V has no VMCS; nested runs are refused
+# on this profile (nested SVM is not modeled), so these are all 0.
+vmx            = 0      # AMD-V, not VT-x
+vmcs_shadowing = 0      # no VMCS
+nested.reflect            = 0   # not applicable: no nested VMX on AMD-V
+nested.shadow_field       = 0   # not applicable
+nested.vmentry            = 0   # not applicable
+nested.prepare_full       = 0   # not applicable
+nested.prepare_light      = 0   # not applicable
+nested.msr_merge_bit      = 0   # not applicable
+nested.msr_merge_word     = 0   # not applicable
+nested.msr_bitmap_memset  = 0   # not applicable
+nested.debugctl_read      = 0   # not applicable
+nested.vmcs_shadow_access = 0   # not applicable

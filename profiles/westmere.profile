@@ -65,3 +65,31 @@ cache.l1d   = 32k 8 4     # [7cpu] Westmere: L1D 32 KB, 8-way, 4 cycles
 cache.l2    = 256k 8 10   # [7cpu] Westmere: L2 256 KB, 8-way, 10 cycles
 cache.llc   = 12m 12 41   # [7cpu] X5650: L3 12 MB 16-way, 40-42 cycles by core. Modeled 12-way: 16 ways x 12288 sets is not a power of two, so the capacity is kept and the ways change
 dram_latency = 218        # [7cpu] X5650: 40 cycles + 67 ns to the local node's RAM = 40 + 178 cycles at 2.66 GHz
+
+# Non-memory exits (issue 15): L0's handler per reason, table references
+# excluded. Estimates of KVM's paths unless marked; the same figures as
+# broadwell.profile, where they were fitted to a measurement.
+exit_handler.cpuid              = 265   # estimate: kvm_emulate_cpuid with its table lookup, as broadwell (fitted there)
+exit_handler.msr_read           = 350   # estimate: kvm_emulate_rdmsr of an intercepted MSR (DEBUGCTL), as broadwell
+exit_handler.msr_write          = 400   # estimate: kvm_emulate_wrmsr (TSC deadline: an hrtimer start), as broadwell
+exit_handler.xsetbv             = 300   # estimate: handle_xsetbv, kvm_set_xcr checks, as broadwell
+exit_handler.hlt                = 600   # estimate: kvm_emulate_halt up to blocking the vCPU, as broadwell
+exit_handler.external_interrupt = 800   # estimate: handle_external_interrupt: the host's IRQ handler for the tick, as broadwell
+exit_handler.vmread             = 450   # fitted (broadwell, kvm-4.13 L2 CPUID loop): handle_vmread decode + vmcs12 lookup
+exit_handler.vmwrite            = 500   # fitted (broadwell, kvm-4.13 L2 CPUID loop): handle_vmwrite decode + vmcs12 store
+exit_handler.vmresume           = 1200  # fitted (broadwell, kvm-4.13 L2 CPUID loop): handle_vmresume decode, nested_vmx_check_* of the controls
+exit_handler.vmlaunch           = 1200  # estimate: as vmresume (the same nested_vmx_run)
+
+# Nested VMX (vmm/nested.c, issue 15).
+vmx            = 1      # Intel VT-x
+vmcs_shadowing = 0      # [IntelSDM]: VMCS shadowing arrived with Haswell; Westmere has none
+nested.reflect            = 1500  # fitted (broadwell, kvm-4.13 L2 CPUID loop): nested_vmx_vmexit, ~60 vmcs02 fields synced to vmcs12, L1 host state, VMCS switch
+nested.shadow_field       = 20    # estimate: one VMREAD + VMWRITE pair of copy_vmcs12_to_shadow / copy_shadow_to_vmcs12
+nested.vmentry            = 1200  # fitted (broadwell, kvm-4.13 L2 CPUID loop): nested_vmx_run's checks, VMPTRLD of vmcs02, entry
+nested.prepare_full       = 2500  # fitted (broadwell, kvm-4.13 L2 CPUID loop): prepare_vmcs02 of every field, ~120 VMWRITEs
+nested.prepare_light      = 900   # estimate: prepare_vmcs02 of the shadowed fields only (dirty_vmcs12 clear)
+nested.msr_merge_bit      = 14    # fitted: 4.13's per-MSR loop over 0x800-0x8ff; with the memset ~4,100 cycles, the ~4,000 the word-wise merge saves upstream
+nested.msr_merge_word     = 10    # estimate: one 64-bit word of today's word-wise merge
+nested.msr_bitmap_memset  = 500   # estimate: memset of the 4 KiB vmcs02 MSR bitmap (15% of L0's time in the talk's profile is more; cold lines)
+nested.debugctl_read      = 100   # the upstream commit caching IA32_DEBUGCTL reports ~100 cycles saved per VM entry
+nested.vmcs_shadow_access = 30    # estimate: a VMREAD/VMWRITE the shadow VMCS serves, microcoded

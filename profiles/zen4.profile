@@ -68,3 +68,31 @@ cache.l1d   = 32k 8 4     # [AMD19h]: L1D 32 KiB, 8-way, 4 cycles; lscpu here: 3
 cache.l2    = 1m 8 14     # [AMD19h]: L2 1 MiB, 8-way, 14 cycles; lscpu here: 1 MiB per core
 cache.llc   = 32m 16 50   # [AMD19h]: L3 32 MiB per CCD, 16-way, ~50 cycles; lscpu here: 32 MiB
 dram_latency = 380        # estimate: ~110 ns to DDR5 on Genoa [ChipsZen4] at 3.4 GHz
+
+# Non-memory exits (issue 15): L0's handler per reason (VMX names stand for
+# the SVM intercepts), table references excluded. All estimates.
+exit_handler.cpuid              = 300   # estimate: KVM's CPUID emulation (svm cpuid_interception)
+exit_handler.msr_read           = 350   # estimate: rdmsr_interception
+exit_handler.msr_write          = 400   # estimate: wrmsr_interception
+exit_handler.xsetbv             = 300   # estimate: xsetbv_interception
+exit_handler.hlt                = 600   # estimate: halt_interception up to blocking
+exit_handler.external_interrupt = 800   # estimate: the host's IRQ handler for the tick
+exit_handler.vmread             = 0     # AMD-V has no VMREAD: never taken
+exit_handler.vmwrite            = 0     # AMD-V has no VMWRITE: never taken
+exit_handler.vmresume           = 0     # AMD-V has no VMRESUME: never taken
+exit_handler.vmlaunch           = 0     # AMD-V has no VMLAUNCH: never taken
+
+# Nested VMX (vmm/nested.c): AMD-V has no VMCS; nested runs are refused
+# on this profile (nested SVM is not modeled), so these are all 0.
+vmx            = 0      # AMD-V, not VT-x
+vmcs_shadowing = 0      # no VMCS
+nested.reflect            = 0   # not applicable: no nested VMX on AMD-V
+nested.shadow_field       = 0   # not applicable
+nested.vmentry            = 0   # not applicable
+nested.prepare_full       = 0   # not applicable
+nested.prepare_light      = 0   # not applicable
+nested.msr_merge_bit      = 0   # not applicable
+nested.msr_merge_word     = 0   # not applicable
+nested.msr_bitmap_memset  = 0   # not applicable
+nested.debugctl_read      = 0   # not applicable
+nested.vmcs_shadow_access = 0   # not applicable

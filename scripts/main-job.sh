@@ -21,3 +21,7 @@ MEMVIRT_PROFILES=$PWD/profiles build-release/bin/vmm --cpu="$cpus" \
 mv results/memvirt.csv.tmp results/memvirt.csv
 python3 scripts/plots.py results
 echo "main job: done in $(( $(date +%s) - start )) s; results/memvirt.csv, results/*.{png,svg,pdf}, results/report.txt" >&2
+# The nested section (issue 15): the CPUID loop at L1 and L2 per L1
+# personality, and the controls at both levels (results/nested.*).
+scripts/nested.sh >/dev/null
+echo "main job: nested section in results/nested.txt, results/nested-cpuid.{png,svg,pdf}" >&2

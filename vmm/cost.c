@@ -37,8 +37,9 @@ void vmm_cycles(const struct vcpu_stats *s, struct cycle_breakdown *out)
 	out->syscall = cyc(s, CORE_SYSCALL);
 	out->pf = cyc(s, CORE_PF);
 	out->user = cyc(s, CORE_BASE_USER);
+	out->l1 = cyc(s, CORE_BASE_L1);
 	out->kernel = cyc(s, CORE_BASE_KERNEL) + out->syscall + out->pf +
-		      cyc(s, CORE_SERIAL);
+		      cyc(s, CORE_SERIAL) + out->l1;
 	out->store = cyc(s, CORE_STORE);
 	out->data = out->store;
 	for (l = MEM_L1; l <= MEM_DRAM; l++) {
@@ -48,6 +49,9 @@ void vmm_cycles(const struct vcpu_stats *s, struct cycle_breakdown *out)
 	out->tlb = cyc(s, CORE_TLB);
 	out->walk = cyc(s, CORE_WALK);
 	out->exit = cyc(s, CORE_EXIT);
+	/* The round trips' share of the exit stack; the rest is L0's work. */
+	out->exit_transition = s->exit_transition < out->exit ? s->exit_transition : out->exit;
+	out->exit_l0 = out->exit - out->exit_transition;
 	out->total = 0;
 	for (l = 0; l < CORE_NR; l++)
 		out->total += cyc(s, (enum core_cat)l);
@@ -67,3 +71,13 @@ const char *vmm_exit_name(unsigned reason)
 			return exit_names[i].name;
 	return NULL;
 }
+
+const char *const vmm_nested_step_names[VMM_NESTED_NR_STEPS] = {
+	[NSTEP_REFLECT] = "nested_vmx_vmexit",
+	[NSTEP_SHADOW_COPY] = "shadow VMCS copies",
+	[NSTEP_VMENTRY] = "nested_vmx_run",
+	[NSTEP_PREPARE] = "prepare_vmcs02",
+	[NSTEP_MSR_MERGE] = "MSR bitmap merge",
+	[NSTEP_DEBUGCTL] = "DEBUGCTL read",
+	[NSTEP_HANDLER] = "exit handlers",
+};

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli_parse.h"
+#include "nested.h"
 #include "report.h"
 #include "run.h"
 #include "version.h"
@@ -36,6 +37,9 @@ static const struct param_spec vmm_params[] = {
 				  "cache level that served them (0: flat profile figures)" },
 	{ "vpid", 2, 0, 2, "VPID tagging: 0 off (every exit flushes the TLB), 1 on, "
 			   "2 as the CPU profile says" },
+	{ "vmcs_shadow", 2, 0, 2, "nested: VMCS shadowing 0 off (every L1 VMREAD/VMWRITE "
+				  "exits), 1 on (needs a profile with it), 2 as the profile says" },
+	{ "hz", 0, 0, 100000, "the guest OS's timer interrupts per second (0: tickless)" },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -64,7 +68,13 @@ struct opts {
 	bool			list_cells;	/* --list-cells: print the grid, run nothing */
 	bool			no_header;	/* --no-header: CSV rows only */
 	long			cell;		/* --cell=N: run cell N alone; -1: all */
+	/* nesting (issue 15) */
+	enum l1_mmu		l1mmu[MAX_LIST];	/* --l1-mmu */
+	unsigned		n_l1mmu;
+	const struct l1_personality *l1[MAX_LIST];	/* --l1 */
+	unsigned		n_l1;
 };
+
 
 static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* err_line - "vmm: MESSAGE" on stderr as one line: whatever the message
@@ -170,6 +180,11 @@ static void print_help(void)
 	     "  --workload=LIST     workloads (default memsweep): see --list\n"
 	     "  --cpu=LIST          CPU profiles (default skylake): names from profiles/ or\n"
 	     "                      paths to .profile files\n"
+	     "  --l1-mmu=LIST       how an L1 hypervisor virtualizes its L2's memory: none\n"
+	     "                      (default: the workload runs at L1), ept (it runs at L2\n"
+	     "                      under an L1 with an identity EPT12; needs --mmu=ept),\n"
+	     "                      shadow (not built yet). --mmu stays L0's MMU.\n"
+	     "  --l1=LIST           L1 personalities (default kvm-4.13): see --list\n"
 	     "  --param KEY=VALUE   a workload or VMM parameter; repeatable, each KEY at\n"
 	     "                      most once. See --list for the keys.\n"
 	     "  --guest-mem=SIZE    guest RAM (default 256m; a multiple of 2m, below\n"
@@ -234,6 +249,9 @@ static void print_list(void)
 		printf("  %-12s %s\n", wl_table[j]->name, wl_table[j]->desc);
 		print_params(wl_table[j]->params);
 	}
+	puts("L1 personalities (--l1; run at L2 with --l1-mmu=ept):");
+	for (j = 0; l1_personalities[j]; j++)
+		printf("  %-18s %s\n", l1_personalities[j]->name, l1_personalities[j]->desc);
 	puts("VMM parameters:");
 	print_params(vmm_params);
 	printf("CPU profiles (%s):\n", profile_dir());
@@ -323,11 +341,12 @@ static void parse_param(struct opts *o, const char *arg)
 		usage_error("%s", err);
 }
 
-enum { VP_PCID, VP_CACHE_MODEL, VP_VPID };
+enum { VP_PCID, VP_CACHE_MODEL, VP_VPID, VP_VMCS_SHADOW, VP_HZ };
 
 enum { OPT_MMU = 1000, OPT_PAGES, OPT_HOST_PAGES, OPT_WORKLOAD, OPT_CPU, OPT_PARAM,
        OPT_GUEST_MEM, OPT_NUMA, OPT_JOBS, OPT_FORMAT, OPT_QUIET, OPT_LIST, OPT_HELP,
-       OPT_VERSION, OPT_REPORT, OPT_SORT, OPT_LIST_CELLS, OPT_CELL, OPT_NO_HEADER };
+       OPT_VERSION, OPT_REPORT, OPT_SORT, OPT_LIST_CELLS, OPT_CELL, OPT_NO_HEADER,
+       OPT_L1_MMU, OPT_L1 };
 
 static void parse_args(struct opts *o, int argc, char **argv)
 {
@@ -351,10 +370,12 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "list-cells", no_argument, NULL, OPT_LIST_CELLS },
 		{ "cell", required_argument, NULL, OPT_CELL },
 		{ "no-header", no_argument, NULL, OPT_NO_HEADER },
+		{ "l1-mmu", required_argument, NULL, OPT_L1_MMU },
+		{ "l1", required_argument, NULL, OPT_L1 },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mmu = "native", *pages = "4k", *host = NULL, *wl = "memsweep";
-	const char *cpu = "skylake";
+	const char *cpu = "skylake", *l1mmu = "none", *l1 = "kvm-4.13";
 	int c;
 	uint64_t v;
 
@@ -370,6 +391,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case OPT_HOST_PAGES: host = optarg; break;
 		case OPT_WORKLOAD: wl = optarg; break;
 		case OPT_CPU: cpu = optarg; break;
+		case OPT_L1_MMU: l1mmu = optarg; break;
+		case OPT_L1: l1 = optarg; break;
 		case OPT_PARAM: parse_param(o, optarg); break;
 		case OPT_GUEST_MEM:
 			v = parse_u64("--guest-mem", optarg);
@@ -451,6 +474,29 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		}
 		o->n_mmu++;
 	});
+	FOR_EACH_ITEM("--l1-mmu", l1mmu, s, o->n_l1mmu, {
+		unsigned k;
+
+		for (k = 0; k < ARRAY_SIZE(run_l1_mmu_names); k++)
+			if (strcmp(s, run_l1_mmu_names[k]) == 0)
+				break;
+		if (k == ARRAY_SIZE(run_l1_mmu_names))
+			unknown_name("--l1-mmu", "L1 MMU", s, run_l1_mmu_names,
+				     ARRAY_SIZE(run_l1_mmu_names));
+		o->l1mmu[o->n_l1mmu++] = (enum l1_mmu)k;
+	});
+	FOR_EACH_ITEM("--l1", l1, s, o->n_l1, {
+		o->l1[o->n_l1] = l1_personality_find(s);
+		if (!o->l1[o->n_l1]) {
+			const char *names[MAX_LIST];
+			size_t n;
+
+			for (n = 0; l1_personalities[n] && n < MAX_LIST; n++)
+				names[n] = l1_personalities[n]->name;
+			unknown_name("--l1", "L1 personality", s, names, n);
+		}
+		o->n_l1++;
+	});
 	FOR_EACH_ITEM("--pages", pages, s, o->n_pages,
 		      o->pages[o->n_pages++] = parse_level("--pages", s));
 	if (host)
@@ -494,6 +540,8 @@ struct cell {
 	unsigned		host_pages;	/* 0: no host level (native) */
 	unsigned		index;		/* place in the grid: the CSV's cell */
 	unsigned		icpu;		/* which --cpu item */
+	enum l1_mmu		l1mmu;		/* L1_MMU_NONE: the workload runs at L1 */
+	const struct l1_personality *l1;	/* NULL with L1_MMU_NONE */
 };
 
 static double now_s(void)
@@ -525,6 +573,10 @@ static void cell_spec(const struct opts *o, const struct cell *c, struct run_spe
 	s->pcid = param_value(o, &vmm_params[VP_PCID]) != 0;
 	s->vpid = (unsigned)param_value(o, &vmm_params[VP_VPID]);
 	s->index = c->index;
+	s->l1mmu = c->l1mmu;
+	s->l1 = c->l1;
+	s->vmcs_shadow = (unsigned)param_value(o, &vmm_params[VP_VMCS_SHADOW]);
+	s->hz = param_value(o, &vmm_params[VP_HZ]);
 }
 
 /* Validate a cell before anything runs, so a bad grid fails at once. */
@@ -566,7 +618,7 @@ struct grid {
 
 static void grid_build(struct grid *g, const struct opts *o)
 {
-	unsigned ic, iw, im, ip, ih, cap = 64;
+	unsigned ic, iw, im, ip, ih, il1m, il1, cap = 64;
 
 	memset(g, 0, sizeof(*g));
 	g->o = o;
@@ -574,16 +626,20 @@ static void grid_build(struct grid *g, const struct opts *o)
 	for (ic = 0; ic < o->n_cpu; ic++)
 	for (iw = 0; iw < o->n_wl; iw++)
 	for (im = 0; im < o->n_mmu; im++)
+	for (il1m = 0; il1m < o->n_l1mmu; il1m++)
+	for (il1 = 0; il1 < (o->l1mmu[il1m] == L1_MMU_NONE ? 1 : o->n_l1); il1++)
 	for (ip = 0; ip < o->n_pages; ip++) {
 		bool native = !mmu_has_host_level(o->mmu[im]);
 		unsigned nh = (native || !o->n_host_pages) ? 1 : o->n_host_pages;
 
 		for (ih = 0; ih < nh; ih++) {
 			struct cell c = { o->wl[iw], o->mmu[im], o->cpu[ic], o->pages[ip], 0,
-					  g->n, ic };
+					  g->n, ic, L1_MMU_NONE, NULL };
 
 			if (!native)
 				c.host_pages = o->n_host_pages ? o->host_pages[ih] : o->pages[ip];
+			c.l1mmu = o->l1mmu[il1m];
+			c.l1 = c.l1mmu == L1_MMU_NONE ? NULL : o->l1[il1];
 			if (g->n == cap) {
 				cap *= 2;
 				g->cell = realloc(g->cell, cap * sizeof(*g->cell));
@@ -699,6 +755,8 @@ static void print_cells(const struct opts *o, const struct grid *g)
 		       run_level_name(c->pages));
 		if (c->host_pages && o->n_host_pages)
 			printf(" --host-pages=%s", run_level_name(c->host_pages));
+		if (c->l1mmu != L1_MMU_NONE)
+			printf(" --l1-mmu=%s --l1=%s", run_l1_mmu_names[c->l1mmu], c->l1->name);
 		if (o->guest_mem != 256 * MiB)
 			printf(" --guest-mem=%" PRIu64, o->guest_mem);
 		if (o->numa_node >= 0)

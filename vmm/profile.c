@@ -64,6 +64,8 @@ struct key {
 #define BOOL(n, f)	{ n, KEY_BOOL, FIELD(f), 0, 0, 0, 0, true }
 #define TLB(n, f, req)	{ n, KEY_TLB, FIELD(f), 0, 0, 0, 0, req }
 #define CACHE(n, f)	{ n, KEY_CACHE, FIELD(f), 0, 0, 0, 0, true }
+#define OPT_BOOL(n, f)	{ n, KEY_BOOL, FIELD(f), 0, 0, 0, 0, false }
+#define OPT_COST(n, f)	{ n, KEY_NUMBER, FIELD(f), 0, 0, PROFILE_COST_MAX, 1, false }
 #define MEMCACHE(n, f, req) { n, KEY_MEMCACHE, FIELD(f), 0, 0, 0, 0, req }
 
 /*
@@ -116,6 +118,20 @@ static const struct key keys[] = {
 	MEMCACHE("cache.llc", mem.level[MEM_LLC], false),
 	UINT("cache.line", mem.level[MEM_L1].line, 8, 4096),
 	NUMBER("dram_latency", mem.dram_latency, 0, PROFILE_COST_MAX, 1),
+	/* nested virtualization (issue 15): optional, 0 when absent; every
+	 * shipped profile sets them */
+	OPT_BOOL("vmx", vmx),
+	OPT_BOOL("vmcs_shadowing", vmcs_shadowing),
+	OPT_COST("nested.reflect", nested.reflect),
+	OPT_COST("nested.shadow_field", nested.shadow_field),
+	OPT_COST("nested.vmentry", nested.vmentry),
+	OPT_COST("nested.prepare_full", nested.prepare_full),
+	OPT_COST("nested.prepare_light", nested.prepare_light),
+	OPT_COST("nested.msr_merge_bit", nested.msr_merge_bit),
+	OPT_COST("nested.msr_merge_word", nested.msr_merge_word),
+	OPT_COST("nested.msr_bitmap_memset", nested.msr_bitmap_memset),
+	OPT_COST("nested.debugctl_read", nested.debugctl_read),
+	OPT_COST("nested.vmcs_shadow_access", nested.vmcs_shadow_access),
 };
 
 #define KEY_TLB_L1	8	/* index of tlb.l1.0 in keys[] */

@@ -21,6 +21,42 @@ static const unsigned exit_cols[] = {
 	EXIT_REASON_EPT_MISCONFIG,
 };
 
+/* The non-memory reasons of issue 15, in column order (appended after
+ * `cell`): count exit_NAME, and cycles_exit_NAME. */
+static const unsigned nested_exit_cols[] = {
+	EXIT_REASON_CPUID,
+	EXIT_REASON_VMREAD,
+	EXIT_REASON_VMWRITE,
+	EXIT_REASON_VMRESUME,
+	EXIT_REASON_VMLAUNCH,
+	EXIT_REASON_XSETBV,
+	EXIT_REASON_MSR_READ,
+	EXIT_REASON_MSR_WRITE,
+	EXIT_REASON_HLT,
+	EXIT_REASON_EXTERNAL_INTERRUPT,
+};
+
+/* cycles_l0_STEP columns: L0's nested work by step (parts of
+ * cycles_exit_l0), and their names. */
+static const struct { enum vmm_nested_step step; const char *col; } step_cols[] = {
+	{ NSTEP_REFLECT, "cycles_l0_vmexit" },
+	{ NSTEP_SHADOW_COPY, "cycles_l0_shadow_copy" },
+	{ NSTEP_VMENTRY, "cycles_l0_vmentry" },
+	{ NSTEP_PREPARE, "cycles_l0_prepare_vmcs02" },
+	{ NSTEP_MSR_MERGE, "cycles_l0_msr_merge" },
+	{ NSTEP_DEBUGCTL, "cycles_l0_debugctl" },
+};
+
+static uint64_t sum_exits(const uint64_t *v)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < VMM_NR_EXIT_REASONS; i++)
+		n += v[i];
+	return n;
+}
+
 static void lower_name(char *out, size_t len, const char *prefix, unsigned reason)
 {
 	const char *n = vmm_exit_name(reason);
@@ -194,6 +230,29 @@ static void row_fields(const struct row *r, struct fields *fs)
 	U("vmm_refs_l2", s->mem_refs[HREF_VMM][MEM_L2]);
 	U("vmm_refs_llc", s->mem_refs[HREF_VMM][MEM_LLC]);
 	U("vmm_refs_dram", s->mem_refs[HREF_VMM][MEM_DRAM]);
+	/* nested virtualization and the non-memory exits (issue 15) */
+	S("l1_mmu", r->l1_mmu);
+	S("l1", r->l1);
+	U("l2_exits", sum_exits(s->level_exits[1]));
+	U("l1_exits", sum_exits(s->level_exits[0]));
+	U("reflected_exits", sum_exits(s->reflected));
+	for (i = 0; i < ARRAY_SIZE(nested_exit_cols); i++) {
+		lower_name(name, sizeof(name), "exit_", nested_exit_cols[i]);
+		U(name, s->exits[nested_exit_cols[i]]);
+	}
+	for (i = 0; i < ARRAY_SIZE(nested_exit_cols); i++) {
+		lower_name(name, sizeof(name), "cycles_exit_", nested_exit_cols[i]);
+		C(name, s->exit_cycles[nested_exit_cols[i]]);
+	}
+	U("insns_l1", s->insns_l1);
+	U("vmcs_shadow_hits", s->vmcs_shadow_hits);
+	U("prepare_vmcs02_full", s->prepare_full);
+	U("timer_ticks", s->timer_ticks);
+	C("cycles_l1", r->cyc.l1);
+	C("cycles_exit_transition", r->cyc.exit_transition);
+	C("cycles_exit_l0", r->cyc.exit_l0);
+	for (i = 0; i < ARRAY_SIZE(step_cols); i++)
+		C(step_cols[i].col, s->nested_step[step_cols[i].step]);
 }
 
 /* kvm_stat_value - statistic i of kvm_stat_names, for row r. */
@@ -275,6 +334,7 @@ void report_csv_header(FILE *f)
 
 	memset(&r, 0, sizeof(r));
 	r.workload = r.mmu = r.pages = r.host_pages = r.cpu = r.backing = "";
+	r.l1_mmu = r.l1 = "";
 	r.clock_hz = 1;
 	row_fields(&r, &fs);
 	for (i = 0; i < fs.n; i++)
@@ -341,6 +401,54 @@ static double pct(double part, double whole)
 	return whole > 0 ? 100.0 * part / whole : 0.0;
 }
 
+/*
+ * The top VM-exits per second, by the level that was running when the
+ * hardware exited to L0 ("L1 VMREAD 50451", "L2 CPUID 2083"), then, when
+ * nested, L0's time by step and the L1 handler's share.
+ */
+static void report_levels(FILE *f, const struct row *r)
+{
+	const struct vcpu_stats *s = &r->st;
+	const struct cycle_breakdown *c = &r->cyc;
+	double secs = c->total / r->clock_hz;
+	struct { unsigned level, reason; uint64_t n; } top[2 * VMM_NR_EXIT_REASONS], t;
+	unsigned n = 0, i, j, lv;
+
+	for (lv = 0; lv < 2; lv++)
+		for (i = 0; i < VMM_NR_EXIT_REASONS; i++)
+			if (s->level_exits[lv][i]) {
+				top[n].level = lv + 1;
+				top[n].reason = i;
+				top[n++].n = s->level_exits[lv][i];
+			}
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && top[j].n > top[j - 1].n; j--) {
+			t = top[j];
+			top[j] = top[j - 1];
+			top[j - 1] = t;
+		}
+	if (!n || secs <= 0)
+		return;
+	fprintf(f, "  top VM-exits per second, by level (%.0f L2, %.0f L1 exits, "
+		"%.0f reflected):\n", (double)sum_exits(s->level_exits[1]),
+		(double)sum_exits(s->level_exits[0]), (double)sum_exits(s->reflected));
+	for (i = 0; i < n && i < 10; i++) {
+		const char *name = vmm_exit_name(top[i].reason);
+
+		fprintf(f, "    L%u %-20s %12.0f\n", top[i].level, name ? name : "?",
+			(double)top[i].n / secs);
+	}
+	if (!sum_exits(s->level_exits[1]))
+		return;
+	fprintf(f, "  exits %.0f cycles: transitions %.0f, L0 %.0f; L1 handler %.0f cycles\n",
+		c->exit, c->exit_transition, c->exit_l0, c->l1);
+	fprintf(f, "    L0 by step:");
+	for (i = 0; i < VMM_NESTED_NR_STEPS; i++)
+		fprintf(f, "%s %s %.0f (%.1f%%)", i ? "," : "", vmm_nested_step_names[i],
+			s->nested_step[i], pct(s->nested_step[i], c->exit_l0));
+	fputc('\n', f);
+}
+
 void report_summary(FILE *f, const struct row *r)
 {
 	const struct vcpu_stats *s = &r->st;
@@ -390,6 +498,7 @@ void report_summary(FILE *f, const struct row *r)
 	fprintf(f, "  %18s %10" PRIu64 "  (hidden %" PRIu64 ", true %" PRIu64 ", trace %"
 		PRIu64 " faults)\n", "Total", exits, s->hidden_faults, s->true_faults,
 		s->trace_faults);
+	report_levels(f, r);
 }
 
 int report_sort_parse(const char *s, enum report_sort *out)

@@ -28,9 +28,11 @@ struct row {
 	double			wall_s;
 	uint64_t		checksum;
 	unsigned		cell;		/* index of the cell in its grid */
+	const char		*l1_mmu;	/* --l1-mmu: "none" at one level */
+	const char		*l1;		/* L1 personality, "-" at one level */
 };
 
-#define REPORT_MAX_FIELDS	160
+#define REPORT_MAX_FIELDS	192
 
 /* KVM's statistics memvirt counts exactly as KVM does (docs/kvm-stats.md);
  * CSV columns kvm_NAME, in this order, after all earlier columns. */

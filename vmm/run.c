@@ -13,6 +13,8 @@
 
 #include "run.h"
 
+const char *const run_l1_mmu_names[3] = { "none", "ept", "shadow" };
+
 const char *run_level_name(unsigned level)
 {
 	static const char *const names[] = { "?", "4k", "2m", "1g" };
@@ -65,6 +67,33 @@ int run_check(const struct run_spec *s, char *err, size_t errlen)
 	if (s->pages == LEVEL_1G && s->guest_mem < 2 * GiB)
 		return fail(err, errlen, "--pages=1g needs --guest-mem of at least 2g (a "
 			    "1G-aligned free gigabyte beside the kernel)");
+	if (s->l1mmu != L1_MMU_NONE) {
+		const char *l1m = run_l1_mmu_names[s->l1mmu];
+
+		if (s->l1mmu == L1_MMU_SHADOW)
+			return fail(err, errlen, "--l1-mmu=shadow: L1 shadow paging of L2 is part 2 "
+				    "of issue 15, not built yet (use --l1-mmu=ept)");
+		if (!mmu_has_host_level(s->mmu)) {
+			snprintf(err, errlen, "--l1-mmu=%s: --mmu=%s has no L0 hypervisor to run "
+				 "an L1 hypervisor under", l1m, s->mmu->name);
+			return -1;
+		}
+		if (!s->mmu->nested_ept) {
+			snprintf(err, errlen, "--l1-mmu=%s with --mmu=%s: L0 offers L1 nested EPT "
+				 "only when it uses EPT itself (KVM's enable_ept)", l1m, s->mmu->name);
+			return -1;
+		}
+		if (!s->prof->vmx) {
+			snprintf(err, errlen, "--l1=%s: CPU profile %s has no VMX (the L1 "
+				 "personalities are VMX hypervisors)", s->l1->name, s->prof->name);
+			return -1;
+		}
+		if (s->vmcs_shadow == 1 && !s->prof->vmcs_shadowing) {
+			snprintf(err, errlen, "--param vmcs_shadow=1: CPU profile %s has no VMCS "
+				 "shadowing", s->prof->name);
+			return -1;
+		}
+	}
 	if (s->pcid && !s->prof->pcid) {
 		snprintf(err, errlen, "--param pcid=1: CPU profile %s has no PCIDs", s->prof->name);
 		return -1;
@@ -129,8 +158,13 @@ int run_cell(const struct run_spec *s, struct row *r, char *err, size_t errlen)
 		snprintf(err, errlen, "VM stopped: %s", vm->cpu.stop_msg);
 		goto out_vm;
 	}
+	if (s->l1mmu != L1_MMU_NONE &&
+	    nested_start(&vm->cpu, s->l1, s->vmcs_shadow == 2 ? s->prof->vmcs_shadowing :
+			 s->vmcs_shadow == 1, err, errlen) < 0)
+		goto out_vm;
 	if (gos_boot(os, &vm->cpu, s->pages, s->pcid, err, errlen) < 0)
 		goto out_vm;
+	gos_timer_start(os, s->hz);
 	r->checksum = s->wl->run(os, s->wl_param);
 	vcpu_finish(&vm->cpu);
 	r->cell = s->index;
@@ -140,6 +174,8 @@ int run_cell(const struct run_spec *s, struct row *r, char *err, size_t errlen)
 	r->pages = run_level_name(s->pages);
 	r->host_pages = s->host_pages ? run_level_name(s->host_pages) : "-";
 	r->cpu = s->prof->name;
+	r->l1_mmu = run_l1_mmu_names[s->l1mmu];
+	r->l1 = s->l1 ? s->l1->name : "-";
 	r->backing = vm_backing_name(vm->backing);
 	r->guest_mem = s->guest_mem;
 	r->st = vm->cpu.st;

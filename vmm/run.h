@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nested.h"
 #include "report.h"
 #include "vmm.h"
 #include "workloads.h"
@@ -30,7 +31,15 @@ struct run_spec {
 	bool			pcid;		/* the guest OS uses PCIDs */
 	unsigned		vpid;		/* 0 off, 1 on, 2 as the profile says */
 	unsigned		index;		/* the cell's place in its grid (CSV `cell`) */
+	/* nesting (docs/nested.md) */
+	enum l1_mmu		l1mmu;		/* L1_MMU_NONE: the workload runs at L1 */
+	const struct l1_personality *l1;	/* the L1 hypervisor; NULL with L1_MMU_NONE */
+	unsigned		vmcs_shadow;	/* 0 off, 1 on, 2 as the profile says */
+	uint64_t		hz;		/* the guest OS's timer rate (0: none) */
 };
+
+/* The --l1-mmu names, by enum l1_mmu. */
+extern const char *const run_l1_mmu_names[3];
 
 /* run_level_name - "4k", "2m", "1g" for LEVEL_4K..LEVEL_1G, else "?". */
 const char *run_level_name(unsigned level);

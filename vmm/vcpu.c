@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "nested.h"
 #include "vmm.h"
 
 /* An access retried this many times without completing is an engine bug:
@@ -45,14 +46,25 @@ static void vm_entry(struct vcpu *cpu)
 		tlb_flush_all(&cpu->mmu.tlb);
 }
 
+void vcpu_exit_charge(struct vcpu *cpu, unsigned reason, double price, double transition)
+{
+	BUG_ON(reason >= VMM_NR_EXIT_REASONS, "exit reason out of range");
+	/* count, by the level that was running */
+	cpu->st.exits[reason]++;
+	cpu->st.level_exits[nested_level(cpu) == 2][reason]++;
+	/* time: an exit is serialising; its stores drain first */
+	cpu->st.exit_cycles[reason] += price;
+	cpu->st.exit_transition += transition;
+	vmm_exit_sample(&cpu->st.exit_dist[reason], cpu->st.exits[reason] == 1, price);
+	core_serialize(&cpu->core, CORE_EXIT, core_ticks(price), true);
+	/* and back into the guest */
+	vm_entry(cpu);
+}
+
 void vcpu_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
 	       const struct mmu_work *work)
 {
-	double price;
-
 	BUG_ON(reason >= VMM_NR_EXIT_REASONS, "exit reason out of range");
-	/* count */
-	cpu->st.exits[reason]++;
 	switch (kind) {
 	case MMU_EXIT_HIDDEN:	cpu->st.hidden_faults++; break;
 	case MMU_EXIT_TRUE:	cpu->st.true_faults++; break;
@@ -61,13 +73,13 @@ void vcpu_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
 	}
 	cpu->st.handler_reads += work->handler_reads;
 	cpu->st.handler_writes += work->handler_writes;
-	/* time: an exit is serialising; its stores drain first */
-	price = vmm_exit_price(cpu->mmu.costs, reason, work);
-	cpu->st.exit_cycles[reason] += price;
-	vmm_exit_sample(&cpu->st.exit_dist[reason], cpu->st.exits[reason] == 1, price);
-	core_serialize(&cpu->core, CORE_EXIT, core_ticks(price), true);
-	/* and back into the guest */
-	vm_entry(cpu);
+	if (cpu->nest) {
+		/* L0 decides: handle it, or reflect it to L1 (nested.c) */
+		nested_exit(cpu, reason, work);
+		return;
+	}
+	vcpu_exit_charge(cpu, reason, vmm_exit_price(cpu->mmu.costs, reason, work),
+			 cpu->mmu.costs->exit_roundtrip);
 }
 
 void vcpu_finish(struct vcpu *cpu)

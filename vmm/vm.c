@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "ept.h"
+#include "nested.h"
 #include "vmm.h"
 
 /* The least VMM region a shadow MMU runs in: 512 table pages, reclaimed
@@ -257,6 +258,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		goto fail_mem;
 
 	cpu->vm = vm;
+	cpu->timer_at = UINT64_MAX;	/* no timer until the guest arms one */
+	cpu->xcr0 = 1;			/* x87 only, the reset value */
+	vcpu_msr_bitmap_default(cpu->msr_bitmap);
 	m->ops = cfg->ops;
 	m->costs = &cfg->prof->costs;
 	m->guest_level = cfg->guest_level;
@@ -338,6 +342,8 @@ void vm_destroy(struct vm *vm)
 {
 	struct mmu *m = &vm->cpu.mmu;
 
+	if (vm->cpu.nest)
+		nested_stop(&vm->cpu);
 	if (m->ops && m->ops->destroy)
 		m->ops->destroy(m);
 	core_destroy(&vm->cpu.core);

@@ -24,6 +24,19 @@
 #define PROFILE_DESC_MAX	160
 #define VMM_NR_EXIT_REASONS	80	/* EXIT_REASON_* codes are below this */
 
+/* L0's nested steps, for the cycle accounting (struct nested_costs). */
+enum vmm_nested_step {
+	NSTEP_REFLECT,		/* nested_vmx_vmexit */
+	NSTEP_SHADOW_COPY,	/* vmcs12 <-> shadow VMCS copies */
+	NSTEP_VMENTRY,		/* nested_vmx_run checks and entry */
+	NSTEP_PREPARE,		/* prepare_vmcs02 */
+	NSTEP_MSR_MERGE,	/* vmcs02 MSR bitmap merge, memset included */
+	NSTEP_DEBUGCTL,		/* vmx_vcpu_run reading IA32_DEBUGCTL */
+	NSTEP_HANDLER,		/* the exit's own handler (exit_handler.NAME) */
+	VMM_NESTED_NR_STEPS
+};
+extern const char *const vmm_nested_step_names[VMM_NESTED_NR_STEPS];
+
 /* Costs, in core cycles unless the name says otherwise. */
 struct mmu_costs {
 	double		cpi;			/* cycles per guest instruction, memory excluded */
@@ -35,6 +48,29 @@ struct mmu_costs {
 	double		exit_roundtrip;		/* VM exit + VM entry, hardware only */
 	double		exit_handler[VMM_NR_EXIT_REASONS]; /* VMM work per exit, by reason */
 	double		vmm_ref;		/* one table entry read/written by a VMM handler */
+};
+
+/*
+ * L0's nested-virtualization work, step by step, in cycles (vmm/nested.c
+ * follows Linux arch/x86/kvm/vmx/nested.c; profile keys nested.*).
+ */
+struct nested_costs {
+	double		reflect;		/* nested_vmx_vmexit: sync vmcs02 -> vmcs12,
+						 * load L1's host state, back to vmcs01 */
+	double		shadow_field;		/* one field copied between vmcs12 and the
+						 * shadow VMCS (copy_{vmcs12_to_shadow,
+						 * shadow_to_vmcs12}) */
+	double		vmentry;		/* nested_vmx_run: checks, switch to vmcs02,
+						 * enter L2 (prepare excluded) */
+	double		prepare_full;		/* prepare_vmcs02 with every field (dirty
+						 * vmcs12, or no dirty tracking) */
+	double		prepare_light;		/* prepare_vmcs02 with the shadowed fields only */
+	double		msr_merge_bit;		/* one MSR of a bit-by-bit bitmap merge */
+	double		msr_merge_word;		/* one 64-bit word of a word-wise merge */
+	double		msr_bitmap_memset;	/* memset of the 4 KiB vmcs02 MSR bitmap */
+	double		debugctl_read;		/* vmx_vcpu_run's RDMSR of IA32_DEBUGCTL on
+						 * every VM entry (uncached) */
+	double		vmcs_shadow_access;	/* VMREAD/VMWRITE the shadow VMCS serves */
 };
 
 /* The out-of-order core's resources (core/core.h). */
@@ -62,6 +98,10 @@ struct profile {
 	struct mmu_costs costs;
 	struct memsys_config mem;			/* the memory model: L1D, L2, LLC, DRAM */
 	struct core_geom core;				/* the timing model's resources */
+	/* nested virtualization (issue 15); optional keys, default 0 */
+	bool		vmx;				/* VT-x: VMCS, VMREAD/VMWRITE (not AMD-V) */
+	bool		vmcs_shadowing;			/* VMCS shadowing (Haswell on) */
+	struct nested_costs nested;
 };
 
 /*
@@ -140,6 +180,17 @@ struct vcpu_stats {
 	uint64_t	vmm_tlb_flushes;	/* VM entries the VMM flushed the TLB for */
 	struct vmm_exit_dist exit_dist[VMM_NR_EXIT_REASONS];	/* per-exit spread (dist.h) */
 	uint64_t	walk_hist[VMM_WALK_HIST_MAX + 1];	/* walks by references made */
+	/* nested virtualization and non-memory exits (issue 15) */
+	uint64_t	level_exits[2][VMM_NR_EXIT_REASONS];	/* hardware exits to L0 by
+						 * the level running: [0] L1, [1] L2 */
+	uint64_t	reflected[VMM_NR_EXIT_REASONS];	/* L2 exits L0 reflected to L1 */
+	double		exit_transition;	/* of the exits' cycles: hardware round trips */
+	double		nested_step[VMM_NESTED_NR_STEPS];	/* L0's nested work by step */
+	uint64_t	nested_step_n[VMM_NESTED_NR_STEPS];	/* how often each step ran */
+	uint64_t	insns_l1;		/* instructions of the L1 hypervisor */
+	uint64_t	vmcs_shadow_hits;	/* VMREAD/VMWRITE served by the shadow VMCS */
+	uint64_t	prepare_full;		/* nested VM entries with a full prepare_vmcs02 */
+	uint64_t	timer_ticks;		/* timer interrupts delivered to the guest OS */
 };
 
 /*
@@ -162,6 +213,9 @@ struct cycle_breakdown {
 	double		pf;		/* of kernel: #PF delivery and IRET */
 	double		data_level[MEM_DRAM + 1];	/* of data: loads by serving level */
 	double		store;		/* of data: store buffer full or draining */
+	double		l1;		/* of kernel: the L1 hypervisor's own instructions */
+	double		exit_transition;	/* of exit: hardware VM exit + entry */
+	double		exit_l0;	/* of exit: L0's handlers and nested logic */
 };
 
 /* vmm_cycles - the modeled cycles of a run from its cycle stack. */
@@ -188,6 +242,14 @@ struct vcpu;
 typedef int (*vcpu_pf_handler)(struct vcpu *cpu, gva_t cr2, uint32_t error_code,
 			       void *opaque);
 
+/* The guest's external-interrupt handler (timer vector): runs guest
+ * code on the vCPU. */
+typedef void (*vcpu_intr_handler)(struct vcpu *cpu, void *opaque);
+
+/* MSRs the vCPU keeps a value for (vcpu_ops.c, vcpu_msr_index). */
+#define VCPU_NR_MSRS	8
+struct nested;
+
 struct vcpu {
 	/* hot: the fast path touches only these */
 	struct mmu		mmu;		/* tlb first inside */
@@ -202,6 +264,17 @@ struct vcpu {
 	unsigned		pf_depth;	/* nested #PF handlers running */
 	jmp_buf			*stop_jmp;	/* where vcpu_stop() returns to */
 	char			stop_msg[256];
+
+	/* non-memory exits (vcpu_ops.c) and nesting (nested.c) */
+	struct nested		*nest;		/* NULL: one level (the guest is L1) */
+	core_time		timer_at;	/* the guest's timer fires then (core time);
+						 * UINT64_MAX: not armed */
+	vcpu_intr_handler	intr_handler;	/* the guest OS's timer interrupt */
+	void			*intr_opaque;
+	uint64_t		xcr0;
+	uint64_t		msr_val[VCPU_NR_MSRS];	/* the guest's MSRs (vcpu_ops.c) */
+	uint8_t			msr_bitmap[4096];	/* L0's VMX MSR bitmap for this
+						 * guest (SDM 24.6.9): a set bit exits */
 };
 
 enum vm_backing { VM_BACKING_4K = 0, VM_BACKING_THP, VM_BACKING_HUGETLBFS };
@@ -357,6 +430,10 @@ VCPU_ACCESSORS(32, uint32_t)
 VCPU_ACCESSORS(64, uint64_t)
 #undef VCPU_ACCESSORS
 
+/* vcpu_timer_fire - the guest's timer deadline has passed: an external
+ * interrupt (an exit), then the guest OS's handler. */
+void vcpu_timer_fire(struct vcpu *cpu);
+
 /* g_insn - the guest retired n instructions (besides its memory accesses)
  * at its current privilege level. */
 static inline void g_insn(struct vcpu *cpu, uint64_t n)
@@ -366,6 +443,8 @@ static inline void g_insn(struct vcpu *cpu, uint64_t n)
 	else
 		cpu->st.insns_kernel += n;
 	core_insns(&cpu->core, n);
+	if (unlikely(core_now(&cpu->core) >= cpu->timer_at))
+		vcpu_timer_fire(cpu);
 }
 
 /* g_dep - the next access's address is computed from the value the last
@@ -397,6 +476,44 @@ void vcpu_syscall(struct vcpu *cpu);
  */
 void vcpu_exit(struct vcpu *cpu, unsigned reason, enum mmu_exit_kind kind,
 	       const struct mmu_work *work);
+
+/*
+ * Non-memory instructions the guest executes (vcpu_ops.c). Each is an
+ * exit by its <asm/vmx.h> reason where VMX makes it one: CPUID, XSETBV
+ * and HLT always; RDMSR/WRMSR when the MSR bitmap says so. Under
+ * nesting the exit goes through L0's reflection logic (nested.c).
+ */
+/* vcpu_cpuid - CPUID leaf/subleaf; out[0..3] = EAX, EBX, ECX, EDX. */
+void vcpu_cpuid(struct vcpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+uint64_t vcpu_rdmsr(struct vcpu *cpu, uint32_t msr);
+void vcpu_wrmsr(struct vcpu *cpu, uint32_t msr, uint64_t val);
+void vcpu_xsetbv(struct vcpu *cpu, uint32_t xcr, uint64_t val);
+/* vcpu_hlt - HLT: an exit; the guest resumes at the next interrupt
+ * (its timer, when armed: the time until then is idle). */
+void vcpu_hlt(struct vcpu *cpu);
+/* vcpu_msr_exits - does an access to msr exit under bitmap? (SDM
+ * 24.6.9: MSRs outside 0..0x1fff and 0xc0000000..0xc0001fff always do) */
+bool vcpu_msr_exits(const uint8_t bitmap[4096], uint32_t msr, bool write);
+/* vcpu_msr_bitmap_set - set (intercept) or clear one MSR's bit. */
+void vcpu_msr_bitmap_set(uint8_t bitmap[4096], uint32_t msr, bool write, bool intercept);
+/* vcpu_msr_bitmap_default - L0's bitmap for a guest, KVM-like: every MSR
+ * intercepted but the ones KVM passes through (FS/GS bases, SYSENTER,
+ * the x2APIC registers APICv serves). */
+void vcpu_msr_bitmap_default(uint8_t bitmap[4096]);
+/* vcpu_cpuid_value - the CPUID answer a KVM-like hypervisor gives for
+ * leaf/subleaf on a CPU of profile prof (the same at every level). */
+void vcpu_cpuid_value(const struct profile *prof, uint32_t leaf, uint32_t subleaf,
+		      uint32_t out[4]);
+/* vcpu_timer_arm - the guest's TSC-deadline timer fires at core cycle
+ * `at` (0: disarm). */
+void vcpu_timer_arm(struct vcpu *cpu, uint64_t at);
+
+/*
+ * vcpu_exit_charge - the accounting of one hardware exit L0 has priced:
+ * count it (by the level running) and serialise `price` cycles, of which
+ * `transition` are the hardware round trip. Used by nested.c.
+ */
+void vcpu_exit_charge(struct vcpu *cpu, unsigned reason, double price, double transition);
 
 /* vcpu_finish - the run is over: drain the core and store its cycle
  * stack in cpu->st.stack. */

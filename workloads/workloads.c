@@ -11,6 +11,7 @@ const struct workload *const wl_table[] = {
 	&wl_getppid,
 	&wl_countprimes,
 	&wl_fib,
+	&wl_cpuid,
 	NULL,
 };
 

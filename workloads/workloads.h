@@ -120,6 +120,8 @@ struct gos {
 	uint64_t		file_pages[GOS_NR_FILES];
 	jmp_buf			*child_jmp;	/* where a killed child unwinds to */
 	struct gos_stats	st;
+	uint64_t		tick_period;	/* timer interrupt period, cycles */
+	uint64_t		tick_next;	/* the deadline armed, cycles */
 	char			log[256];	/* the guest's last kernel message */
 };
 
@@ -217,5 +219,10 @@ extern const struct workload wl_forkwait;
 extern const struct workload wl_getppid;
 extern const struct workload wl_countprimes;
 extern const struct workload wl_fib;
+extern const struct workload wl_cpuid;
+
+/* gos_timer_start - the guest OS programs its TSC-deadline timer to
+ * interrupt hz times a second (cpuid.c); 0: no timer (tickless). */
+void gos_timer_start(struct gos *os, uint64_t hz);
 
 #endif /* MEMVIRT_WORKLOADS_H */

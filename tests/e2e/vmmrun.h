@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #define VMMRUN_MAX_ROWS	32
-#define VMMRUN_MAX_COLS	160
+#define VMMRUN_MAX_COLS	192
 
 struct vmmrun {
 	int	status;			/* exit status, or -1 if killed by a signal */
