@@ -139,6 +139,9 @@ struct tlb {
 	/* mode bits the allow masks were computed under */
 	bool		wp, smep, smap, ac;
 	struct tc_entry	memo_dummy;		/* memo slots point here when empty */
+	struct tlb	*peer;			/* the other side of a split TLB: every
+						 * invalidation and mode change of this
+						 * TLB reaches it too (NULL: none) */
 };
 
 struct tlb_fill {
@@ -213,6 +216,11 @@ void tlb_flush_vpid(struct tlb *t, uint16_t vpid);
 
 /* Everything. */
 void tlb_flush_all(struct tlb *t);
+
+/* tlb_set_peer - make peer (an instruction TLB, with no peer of its own)
+ * follow t: the context, mode bits and every invalidation of t apply to
+ * peer as well; NULL detaches. Lookups and fills stay per TLB. */
+void tlb_set_peer(struct tlb *t, struct tlb *peer);
 
 /*
  * psc_lookup - longest match in the paging-structure caches for addr

@@ -628,6 +628,7 @@ static int run_cell(const struct opts *o, const struct cell *c, struct row *r,
 	r->st = vm->cpu.st;
 	r->pte_writes = os->st.pte_writes;
 	r->forks = os->st.forks;
+	r->child_faults = os->st.child_faults;
 	if (c->mmu->report)
 		c->mmu->report(&vm->cpu.mmu, &r->mr);
 	r->clock_hz = c->prof->clock_hz;

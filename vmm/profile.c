@@ -116,6 +116,11 @@ static const struct key keys[] = {
 	MEMCACHE("cache.llc", mem.level[MEM_LLC], false),
 	UINT("cache.line", mem.level[MEM_L1].line, 8, 4096),
 	NUMBER("dram_latency", mem.dram_latency, 0, PROFILE_COST_MAX, 1),
+	/* the instruction TLB (optional: without it fetches use tlb.*) */
+	TLB("itlb.l1.0", itlb.l1[0], false),
+	TLB("itlb.l1.1", itlb.l1[1], false),
+	TLB("itlb.l2.0", itlb.l2[0], false),
+	TLB("itlb.l2.1", itlb.l2[1], false),
 };
 
 #define KEY_TLB_L1	8	/* index of tlb.l1.0 in keys[] */
@@ -707,6 +712,13 @@ static int read_line(FILE *f, char *buf, bool *too_long, bool *has_nul)
 /* Whole-file checks                                                   */
 /* ------------------------------------------------------------------ */
 
+/* The index in keys[] of itlb.l1.0 (the instruction-TLB rows follow it:
+ * itlb.l1.0, itlb.l1.1, itlb.l2.0, itlb.l2.1). */
+static unsigned key_first_itlb(void)
+{
+	return (unsigned)ARRAY_SIZE(keys) - 4;
+}
+
 /* TLB arrays are numbered from 0 without gaps; 1G entries need gbpages;
  * some L1 array must hold 4K pages. */
 static int check_arrays(struct parser *ps)
@@ -734,6 +746,28 @@ static int check_arrays(struct parser *ps)
 			return fail(ps, ps->seen[k], keys[k].name,
 				    "holds 1g pages, but gbpages = 0");
 	}
+	for (i = key_first_itlb(); i < ARRAY_SIZE(keys); i++) {
+		const struct tc_geom *g = (const struct tc_geom *)(const void *)
+			((const char *)&ps->p + keys[i].off);
+
+		if (ps->seen[i] != 0 && (g->sizes & (1u << LEVEL_1G)) && !ps->p.gbpages)
+			return fail(ps, ps->seen[i], keys[i].name,
+				    "holds 1g pages, but gbpages = 0");
+		if (ps->seen[i] != 0 && ps->seen[i - 1] == 0 &&
+		    (strcmp(keys[i].name, "itlb.l1.1") == 0 ||
+		     strcmp(keys[i].name, "itlb.l2.1") == 0))
+			return fail(ps, ps->seen[i], keys[i].name,
+				    "arrays are numbered from 0 without gaps, "
+				    "but there is no '%s'", keys[i - 1].name);
+	}
+	if ((ps->seen[key_first_itlb() + 2] != 0 || ps->seen[key_first_itlb() + 1] != 0) &&
+	    ps->seen[key_first_itlb()] == 0)
+		return fail(ps, ps->seen[key_first_itlb() + 2] ? ps->seen[key_first_itlb() + 2]
+				: ps->seen[key_first_itlb() + 1], "itlb.l1.0",
+			    "an instruction TLB needs its first level, itlb.l1.0");
+	if (ps->seen[key_first_itlb()] != 0 && !(ps->p.itlb.l1[0].sizes & (1u << LEVEL_4K)))
+		return fail(ps, ps->seen[key_first_itlb()], "itlb.l1.0",
+			    "does not hold 4k pages");
 	for (i = 0; i < TLB_MAX_ARRAYS; i++)
 		holds_4k |= l1[i].sizes & (1u << LEVEL_4K);
 	if (!holds_4k)

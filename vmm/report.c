@@ -188,6 +188,11 @@ static void row_fields(const struct row *r, struct fields *fs)
 	}
 	walk_hist_field(fs, s);
 	U("cell", r->cell);
+	/* instruction fetch (data columns above stay data only) */
+	U("ifetches", s->ifetches);
+	U("itlb_l2_hits", s->itlb_l2_hits);
+	U("itlb_misses", s->itlb_misses);
+	U("guest_page_faults_child", r->child_faults);
 }
 
 /* kvm_stat_value - statistic i of kvm_stat_names, for row r. */
