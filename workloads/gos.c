@@ -462,7 +462,10 @@ static int fault_file(struct gos *os, struct gos_vma *vma, gva_t cr2, uint32_t e
 		return gos_kill(os, SIGSEGV, cr2, ec);
 	}
 	kmem_page_mapped(os, frame, 1);
-	if (!cow && gos_lookup(os, os->cur->pml4, va, &table, &index, &level, &pte))
+	/* Only files with a page cache (vm_ops->map_pages) fault around:
+	 * the vDSO and vvar are special mappings, mapped a page a fault. */
+	if (!cow && vma->file != GOS_FILE_VVAR && vma->file != GOS_FILE_VDSO &&
+	    gos_lookup(os, os->cur->pml4, va, &table, &index, &level, &pte))
 		fault_around(os, vma, va, table);
 	return 0;
 }

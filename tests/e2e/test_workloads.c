@@ -63,23 +63,29 @@ Test(workloads, all_run_with_equal_checksums, .timeout = 600)
 }
 
 /* forkwait's per-iteration mechanism, visible in the CSV: two context
- * switches and the fork's flush are CR3 writes; copy-on-write faults on
- * both sides are guest page faults. */
+ * switches and the fork's flush are CR3 writes; the parent takes 2 page
+ * faults an iteration (its stack and its struct rseq, copy-on-write),
+ * the child 25 (13 copy-on-write writes, 8 text fetches and 4 reads of
+ * read-only data fork did not copy: docs/guest-os.md), as the real loop
+ * does on this machine. */
 Test(workloads, forkwait_counts_per_fork, .timeout = 120)
 {
 	const char *args[] = { "--mmu=native", "--workload=forkwait", "--param",
 			       "iters=1000", NULL };
 	struct vmmrun r;
-	double cr3, pf;
+	double cr3, pf, child;
 
 	vmmrun(&r, args);
 	cr_assert_eq(r.status, 0, "vmm failed: %s", r.err);
 	cr3 = vmmrun_num(&r, 0, "cr3_writes");
 	pf = vmmrun_num(&r, 0, "guest_page_faults");
+	child = vmmrun_num(&r, 0, "guest_page_faults_child");
 	cr_assert_geq(cr3, 3 * 1000, "cr3 writes %f", cr3);
-	cr_assert_lt(cr3, 3 * 1000 + 10, "cr3 writes %f", cr3);
-	cr_assert_gt(pf, 5 * 1000, "COW faults per iteration: %f", pf / 1000);
-	cr_assert_lt(pf, 12 * 1000, "COW faults per iteration: %f", pf / 1000);
+	cr_assert_lt(cr3, 3 * 1000 + 40, "cr3 writes %f", cr3);
+	cr_assert_eq(child, 25 * 1000, "child faults per iteration: %f", child / 1000);
+	cr_assert_geq(pf - child, 2 * 1000, "parent faults per iteration: %f", (pf - child) / 1000);
+	cr_assert_lt(pf - child, 2 * 1000 + 100, "parent faults: %f (start-up: under 100)",
+		     pf - child);
 	vmmrun_free(&r);
 }
 
