@@ -31,20 +31,20 @@ static gva_t page_struct(const struct gos *os, gpa_t gpa)
 
 int kmem_memmap_init(struct gos *os, gpa_t base)
 {
-	static const uint8_t zero[VMM_LINE];
-	uint64_t f;
+	uint64_t f, n = 0;
 
-	/* memmap_init: every struct page initialised, the reserved ones
-	 * (firmware area, the memmap itself) with a reference. */
+	/*
+	 * The reserved frames' struct pages (firmware area, the memmap
+	 * itself) get their reference now (the rest of each stays zero). The rest are
+	 * initialised when the allocator first hands their frame out
+	 * (prep_new_page writes the same line), as with Linux's
+	 * CONFIG_DEFERRED_STRUCT_PAGE_INIT: guest RAM starts zeroed, which
+	 * is a free frame's struct page (refcount 0).
+	 */
 	os->memmap = base;
-	for (f = 0; f < os->fr.nframes; f++) {
-		gva_t sp = page_struct(os, f * PAGE_SIZE);
-
-		g_stline(os->cpu, sp, zero);
-		if (os->fr.ref[f])
-			g_st32(os->cpu, sp + PAGE_REFCOUNT, os->fr.ref[f]);
-	}
-	g_insn(os->cpu, 8 * os->fr.nframes);
+	for (f = 0; f < os->fr.nframes && os->fr.ref[f]; f++, n++)
+		g_st32(os->cpu, page_struct(os, f * PAGE_SIZE) + PAGE_REFCOUNT, os->fr.ref[f]);
+	g_insn(os->cpu, 8 * n);
 	return 0;
 }
 

@@ -52,7 +52,7 @@ static const struct img_part {
 	[IMG_LIBC_TEXT]   = { 0x7f7ba3d38000, 342, RX, GOS_FILE_LIBC, 38,
 			      T(23, 24, 40, 56, 72, 102, 120, 136, 152, 173, 190, 206, 222, 238),
 			      STEP_FETCH, false },
-	[IMG_LIBC_RODATA] = { 0x7f7ba3e8e000, 83, R, GOS_FILE_LIBC, 380, T(0, 16, 32), STEP_READ, false },
+	[IMG_LIBC_RODATA] = { 0x7f7ba3e8e000, 83, R, GOS_FILE_LIBC, 380, T(2, 18, 34), STEP_READ, false },
 	[IMG_LIBC_RELRO]  = { 0x7f7ba3ee1000, 4, R, GOS_FILE_LIBC, 463, T(0, 1, 2, 3), STEP_WRITE, true },
 	[IMG_LIBC_DATA]   = { 0x7f7ba3ee5000, 2, RW, GOS_FILE_LIBC, 467, T(0, 1), STEP_WRITE, false },
 	[IMG_LIBC_BSS]    = { 0x7f7ba3ee7000, 13, RW, GOS_FILE_NONE, 0, T(0, 1, 4, 5, 6), STEP_WRITE, false },
