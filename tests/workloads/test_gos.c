@@ -257,3 +257,80 @@ Test(gos, wait_reports_sigsegv)
 	cr_assert_eq(status, 128 + 11, "status %d", status);
 	guest_down(g);
 }
+
+/* A fetch from the stack (NX) is an instruction-fetch #PF (I/D set in
+ * the error code) that kills the child; fetches are counted apart from
+ * data accesses. */
+static int child_runs_its_stack(struct gos *os, void *arg)
+{
+	(void)arg;
+	g_fetch(os->cpu, gos_image_addr(IMG_STACK, 0));
+	return 0;
+}
+
+Test(gos, fetch_from_nx_stack_faults_with_id_bit)
+{
+	struct guest *g = guest_up("native");
+	struct vcpu *cpu = &g->vm.cpu;
+	uint64_t acc, fetches;
+	int status = -1;
+
+	cr_assert_eq(setjmp(g->jb), 0, "VM stopped: %s", g->vm.cpu.stop_msg);
+	gos_user(&g->os);
+	acc = cpu->st.accesses;
+	fetches = cpu->st.ifetches;
+	g_fetch(cpu, gos_image_addr(IMG_PROG_TEXT, 0));
+	cr_assert_eq(cpu->st.ifetches, fetches + 1);
+	cr_assert_eq(cpu->st.accesses, acc, "a fetch is not a data access");
+	cr_assert_gt(gos_fork(&g->os, child_runs_its_stack, NULL), 1);
+	cr_assert_gt(gos_wait(&g->os, &status), 1);
+	cr_assert_eq(status, 128 + 11, "status %d", status);
+	cr_assert(strstr(g->os.log, "error 0x15") != NULL, "log: %s", g->os.log);
+	guest_down(g);
+}
+
+/* The child's first fetch in libc text is one fault that maps the 64 KiB
+ * window around it (fault-around: 15 pages beside the faulting one, all
+ * in the page cache), and the pages' struct page counts in guest RAM
+ * gain the child's references. */
+static int child_fetches_libc(struct gos *os, void *arg)
+{
+	uint64_t *out = arg;
+
+	out[0] = os->cpu->st.guest_page_faults;
+	out[1] = os->st.fault_around;
+	g_fetch(os->cpu, gos_image_addr(IMG_LIBC_TEXT, 174));
+	g_fetch(os->cpu, gos_image_addr(IMG_LIBC_TEXT, 168));
+	g_fetch(os->cpu, gos_image_addr(IMG_LIBC_TEXT, 183));
+	out[2] = os->cpu->st.guest_page_faults;
+	out[3] = os->st.fault_around;
+	gos_kernel(os);		/* the memmap is kernel memory */
+	out[4] = gos_frame_refs(os, os->page_cache[GOS_FILE_LIBC][38 + 170]);
+	gos_user(os);
+	return 0;
+}
+
+Test(gos, text_fault_maps_its_window)
+{
+	struct guest *g = guest_up("native");
+	uint64_t out[5] = { 0 }, before;
+	int status = -1;
+
+	cr_assert_eq(setjmp(g->jb), 0, "VM stopped: %s", g->vm.cpu.stop_msg);
+	before = gos_frame_refs(&g->os, g->os.page_cache[GOS_FILE_LIBC][38 + 170]);
+	cr_assert_eq(before, 2, "the page cache's reference and the parent's mapping");
+	gos_user(&g->os);
+	cr_assert_gt(gos_fork(&g->os, child_fetches_libc, out), 1);
+	cr_assert_gt(gos_wait(&g->os, &status), 1);
+	cr_assert_eq(status, 0, "status %d: %s", status, g->os.log);
+	cr_assert_eq(out[2] - out[0], 1, "one fault for the window, %llu",
+		     (unsigned long long)(out[2] - out[0]));
+	cr_assert_eq(out[3] - out[1], 15, "fault-around mapped %llu pages",
+		     (unsigned long long)(out[3] - out[1]));
+	gos_kernel(&g->os);
+	cr_assert_eq(out[4], before + 1, "the child's mapping is a reference (%llu, %llu)",
+		     (unsigned long long)out[4], (unsigned long long)before);
+	cr_assert_eq(gos_frame_refs(&g->os, g->os.page_cache[GOS_FILE_LIBC][38 + 170]), before,
+		     "and exit dropped it");
+	guest_down(g);
+}
