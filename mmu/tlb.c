@@ -253,7 +253,7 @@ void tlb_destroy(struct tlb *t)
 	memo_clear(t);
 }
 
-void tlb_set_context(struct tlb *t, uint16_t vpid, uint16_t pcid)
+static void one_set_context(struct tlb *t, uint16_t vpid, uint16_t pcid)
 {
 	uint32_t ctx = TC_CTX(vpid, pcid);
 
@@ -275,7 +275,7 @@ static void recompute_allow(struct tlb *t, struct tc *c)
 	}
 }
 
-void tlb_set_mode(struct tlb *t, bool wp, bool smep, bool smap, bool ac)
+static void one_set_mode(struct tlb *t, bool wp, bool smep, bool smap, bool ac)
 {
 	if (t->wp == wp && t->smep == smep && t->smap == smap && t->ac == ac)
 		return;
@@ -376,7 +376,7 @@ struct tlb_memo *tlb_fill(struct tlb *t, const struct tlb_fill *f)
 	return m;
 }
 
-void tlb_invlpg(struct tlb *t, gva_t va)
+static void one_invlpg(struct tlb *t, gva_t va)
 {
 	/* SDM 4.10.4.1: every size, current PCID or global, current VPID;
 	 * and all PSC entries of the current PCID, whatever their address */
@@ -385,7 +385,7 @@ void tlb_invlpg(struct tlb *t, gva_t va)
 	psc_flush_ctx(&t->psc, t->ctx);
 }
 
-void tlb_pf_invalidate(struct tlb *t, gva_t va)
+static void one_pf_invalidate(struct tlb *t, gva_t va)
 {
 	level_drop_which(t->l1, t->n_l1, va, t->ctx, false);
 	level_drop_which(t->l2, t->n_l2, va, t->ctx, false);
@@ -402,7 +402,7 @@ static void tlb_flush_tagged(struct tlb *t, uint32_t want, uint32_t mask,
 		tc_flush(&t->l2[i], want, mask, drop_global, gmask);
 }
 
-void tlb_flush_pcid(struct tlb *t, uint16_t pcid, bool keep_global)
+static void one_flush_pcid(struct tlb *t, uint16_t pcid, bool keep_global)
 {
 	uint32_t ctx = TC_CTX(TC_CTX_VPID(t->ctx), pcid);
 
@@ -411,7 +411,7 @@ void tlb_flush_pcid(struct tlb *t, uint16_t pcid, bool keep_global)
 	psc_flush_ctx(&t->psc, ctx);
 }
 
-void tlb_flush_vpid(struct tlb *t, uint16_t vpid)
+static void one_flush_vpid(struct tlb *t, uint16_t vpid)
 {
 	uint32_t ctx = TC_CTX(vpid, 0);
 
@@ -419,8 +419,67 @@ void tlb_flush_vpid(struct tlb *t, uint16_t vpid)
 	psc_flush_vpid(&t->psc, vpid);
 }
 
-void tlb_flush_all(struct tlb *t)
+static void one_flush_all(struct tlb *t)
 {
 	tlb_flush_tagged(t, 0, 0, true, 0);
 	psc_flush_all(&t->psc);
+}
+
+/*
+ * The public invalidations act on a TLB and its peer (the instruction
+ * side of a split TLB, see tlb_set_peer): the architecture's
+ * invalidations (INVLPG, CR3 loads, INVPCID, INVVPID, a #PF) reach
+ * every TLB of the logical processor, instruction TLBs included
+ * (SDM 4.10.4.1). The paging-mode bits and the context are one per
+ * processor too.
+ */
+#define BOTH(call)	do { struct tlb *u_ = t; while (u_) { call; u_ = u_->peer; } } while (0)
+
+void tlb_set_peer(struct tlb *t, struct tlb *peer)
+{
+	BUG_ON(peer && peer->peer, "a TLB's peer has a peer");
+	t->peer = peer;
+	if (peer) {
+		peer->ctx = t->ctx;
+		peer->wp = t->wp;
+		peer->smep = t->smep;
+		peer->smap = t->smap;
+		peer->ac = t->ac;
+		memo_clear(peer);
+	}
+}
+
+void tlb_set_context(struct tlb *t, uint16_t vpid, uint16_t pcid)
+{
+	BOTH(one_set_context(u_, vpid, pcid));
+}
+
+void tlb_set_mode(struct tlb *t, bool wp, bool smep, bool smap, bool ac)
+{
+	BOTH(one_set_mode(u_, wp, smep, smap, ac));
+}
+
+void tlb_invlpg(struct tlb *t, gva_t va)
+{
+	BOTH(one_invlpg(u_, va));
+}
+
+void tlb_pf_invalidate(struct tlb *t, gva_t va)
+{
+	BOTH(one_pf_invalidate(u_, va));
+}
+
+void tlb_flush_pcid(struct tlb *t, uint16_t pcid, bool keep_global)
+{
+	BOTH(one_flush_pcid(u_, pcid, keep_global));
+}
+
+void tlb_flush_vpid(struct tlb *t, uint16_t vpid)
+{
+	BOTH(one_flush_vpid(u_, vpid));
+}
+
+void tlb_flush_all(struct tlb *t)
+{
+	BOTH(one_flush_all(u_));
 }

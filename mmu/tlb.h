@@ -65,6 +65,9 @@ struct tlb {
 	struct tc_entry	memo_dummy;		/* memo slots point here when empty */
 	/* the last lookup that matched nothing at all (see tlb.c) */
 	struct tlb_miss { uint64_t vpn, clock; uint32_t ctx; bool valid; } miss;
+	struct tlb	*peer;			/* the other side of a split TLB: every
+						 * invalidation and mode change of this
+						 * TLB reaches it too (NULL: none) */
 };
 
 struct tlb_fill {
@@ -139,5 +142,10 @@ void tlb_flush_vpid(struct tlb *t, uint16_t vpid);
 
 /* Everything. */
 void tlb_flush_all(struct tlb *t);
+
+/* tlb_set_peer - make peer (an instruction TLB, with no peer of its own)
+ * follow t: the context, mode bits and every invalidation of t apply to
+ * peer as well; NULL detaches. Lookups and fills stay per TLB. */
+void tlb_set_peer(struct tlb *t, struct tlb *peer);
 
 #endif /* MEMVIRT_TLB_H */

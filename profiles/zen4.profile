@@ -22,6 +22,8 @@ ept_ad      = 1         # AMD APM vol. 2, "Nested paging": the nested walk sets 
 tlb.l1.0    = 72 72 4k,2m,1g lru   # [AMD19h]: L1 DTLB 72 entries, fully associative, all page sizes
 tlb.l2.0    = 3072 24 4k,2m lru    # [AMD19h]: L2 DTLB 3072 entries, 24-way, 4K and 2M pages
 tlb.l2.1    = 64 64 1g lru         # estimate: [AMD19h] keeps 1G translations out of the 3072-entry array; a small 1G part assumed
+itlb.l1.0   = 64 64 4k,2m,1g lru   # [AMD19h]: L1 ITLB 64 entries, fully associative, all page sizes
+itlb.l2.0   = 512 8 4k,2m lru      # [AMD19h]: L2 ITLB 512 entries, 8-way, 4K and 2M pages (not shared with the L2 DTLB); 1G fetches splinter to 2M (estimate)
 
 # Page walk caches. [AMD19h]: a 64-entry page directory cache holds
 # upper-level entries; the L2 DTLB also holds PDEs.

@@ -98,6 +98,9 @@ for h in ['4k', '2m']:
     cyc = (float(b['cycles']) - float(a['cycles'])) / n
     print('fw_us_%s %.3f' % (h, cyc / clock * 1e6))
     print('fw_pf_%s %.3f' % (h, (int(b['guest_page_faults']) - int(a['guest_page_faults'])) / n))
+    ch = (int(b['guest_page_faults_child']) - int(a['guest_page_faults_child'])) / n
+    print('fw_pfc_%s %.3f' % (h, ch))
+    print('fw_pfp_%s %.3f' % (h, (int(b['guest_page_faults']) - int(a['guest_page_faults'])) / n - ch))
 print('clock %.3f' % (clock / 1e9))
 PY
 m() { field "$1" < "$csv.model"; }
@@ -130,5 +133,6 @@ rm -f "$csv.ms" "$csv.fw"
 	row "forkwait us per fork+exit+wait" "$fw_us" "$(m fw_us_4k)" "$(m fw_us_2m)"
 	row "forkwait page faults per iteration" "$(awk -v a="$fw_pp" -v b="$fw_cp" 'BEGIN {print a + b}')" \
 		"$(m fw_pf_4k)" "$(m fw_pf_2m)"
-	printf '%-40s %12s\n' "  of which parent / child (measured)" "$fw_pp / $fw_cp"
+	row "  of which the parent's" "$fw_pp" "$(m fw_pfp_4k)" "$(m fw_pfp_2m)"
+	row "  of which the child's" "$fw_cp" "$(m fw_pfc_4k)" "$(m fw_pfc_2m)"
 } | tee "$out"

@@ -132,6 +132,11 @@ static const struct key keys[] = {
 	OPT_COST("nested.msr_bitmap_memset", nested.msr_bitmap_memset),
 	OPT_COST("nested.debugctl_read", nested.debugctl_read),
 	OPT_COST("nested.vmcs_shadow_access", nested.vmcs_shadow_access),
+	/* the instruction TLB (optional: without it fetches use tlb.*) */
+	TLB("itlb.l1.0", itlb.l1[0], false),
+	TLB("itlb.l1.1", itlb.l1[1], false),
+	TLB("itlb.l2.0", itlb.l2[0], false),
+	TLB("itlb.l2.1", itlb.l2[1], false),
 };
 
 #define KEY_TLB_L1	8	/* index of tlb.l1.0 in keys[] */
@@ -723,6 +728,13 @@ static int read_line(FILE *f, char *buf, bool *too_long, bool *has_nul)
 /* Whole-file checks                                                   */
 /* ------------------------------------------------------------------ */
 
+/* The index in keys[] of itlb.l1.0 (the instruction-TLB rows follow it:
+ * itlb.l1.0, itlb.l1.1, itlb.l2.0, itlb.l2.1). */
+static unsigned key_first_itlb(void)
+{
+	return (unsigned)ARRAY_SIZE(keys) - 4;
+}
+
 /* TLB arrays are numbered from 0 without gaps; 1G entries need gbpages;
  * some L1 array must hold 4K pages. */
 static int check_arrays(struct parser *ps)
@@ -750,6 +762,28 @@ static int check_arrays(struct parser *ps)
 			return fail(ps, ps->seen[k], keys[k].name,
 				    "holds 1g pages, but gbpages = 0");
 	}
+	for (i = key_first_itlb(); i < ARRAY_SIZE(keys); i++) {
+		const struct tc_geom *g = (const struct tc_geom *)(const void *)
+			((const char *)&ps->p + keys[i].off);
+
+		if (ps->seen[i] != 0 && (g->sizes & (1u << LEVEL_1G)) && !ps->p.gbpages)
+			return fail(ps, ps->seen[i], keys[i].name,
+				    "holds 1g pages, but gbpages = 0");
+		if (ps->seen[i] != 0 && ps->seen[i - 1] == 0 &&
+		    (strcmp(keys[i].name, "itlb.l1.1") == 0 ||
+		     strcmp(keys[i].name, "itlb.l2.1") == 0))
+			return fail(ps, ps->seen[i], keys[i].name,
+				    "arrays are numbered from 0 without gaps, "
+				    "but there is no '%s'", keys[i - 1].name);
+	}
+	if ((ps->seen[key_first_itlb() + 2] != 0 || ps->seen[key_first_itlb() + 1] != 0) &&
+	    ps->seen[key_first_itlb()] == 0)
+		return fail(ps, ps->seen[key_first_itlb() + 2] ? ps->seen[key_first_itlb() + 2]
+				: ps->seen[key_first_itlb() + 1], "itlb.l1.0",
+			    "an instruction TLB needs its first level, itlb.l1.0");
+	if (ps->seen[key_first_itlb()] != 0 && !(ps->p.itlb.l1[0].sizes & (1u << LEVEL_4K)))
+		return fail(ps, ps->seen[key_first_itlb()], "itlb.l1.0",
+			    "does not hold 4k pages");
 	for (i = 0; i < TLB_MAX_ARRAYS; i++)
 		holds_4k |= l1[i].sizes & (1u << LEVEL_4K);
 	if (!holds_4k)

@@ -253,6 +253,11 @@ static void row_fields(const struct row *r, struct fields *fs)
 	C("cycles_exit_l0", r->cyc.exit_l0);
 	for (i = 0; i < ARRAY_SIZE(step_cols); i++)
 		C(step_cols[i].col, s->nested_step[step_cols[i].step]);
+	/* instruction fetch (data columns above stay data only) */
+	U("ifetches", s->ifetches);
+	U("itlb_l2_hits", s->itlb_l2_hits);
+	U("itlb_misses", s->itlb_misses);
+	U("guest_page_faults_child", r->child_faults);
 }
 
 /* kvm_stat_value - statistic i of kvm_stat_names, for row r. */

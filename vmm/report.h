@@ -21,6 +21,8 @@ struct row {
 	struct vcpu_stats	st;
 	uint64_t		pte_writes;	/* guest page-table entries written */
 	uint64_t		forks;		/* guest fork() calls */
+	uint64_t		child_faults;	/* guest #PFs taken by processes other
+						 * than init (getrusage's children) */
 	bool			cache_model;	/* the memory model was on */
 	struct mmu_report	mr;		/* backend gauges */
 	struct cycle_breakdown	cyc;

@@ -181,6 +181,7 @@ int run_cell(const struct run_spec *s, struct row *r, char *err, size_t errlen)
 	r->st = vm->cpu.st;
 	r->pte_writes = os->st.pte_writes;
 	r->forks = os->st.forks;
+	r->child_faults = os->st.child_faults;
 	if (s->mmu->report)
 		s->mmu->report(&vm->cpu.mmu, &r->mr);
 	r->clock_hz = s->prof->clock_hz;

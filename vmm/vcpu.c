@@ -347,6 +347,170 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 	BUG_ON(1, "guest access does not converge");
 }
 
+/*
+ * An instruction fetch that missed the memoized L1 iTLB: the iTLB's
+ * levels, then the backend's fill (the same walk a data access makes,
+ * with ACC_FETCH: NX and SMEP apply, a fault sets PFERR_I). The fetched
+ * line is not timed (L1I hits are hidden by the front end, and
+ * instruction-cache misses are not modeled); an L2 iTLB lookup and a
+ * walk stall fetch, so nothing overlaps them.
+ */
+void vcpu_fetch_slow(struct vcpu *cpu, gva_t va)
+{
+	struct mmu *m = &cpu->mmu;
+	unsigned tries, acc = ACC_FETCH, idx;
+
+	if (!(m->sregs.cr0 & CR0_PG))
+		return;		/* boot code: no translation, nothing counted */
+	if (!canonical(&m->mode, va))
+		vcpu_stop(cpu, "#GP: non-canonical fetch at %#" PRIx64, va);
+	if (m->sregs.cpl == 3)
+		acc |= ACC_USER;
+	idx = ACC_IDX(acc);
+	for (tries = 0; tries < MAX_RETRIES; tries++) {
+		struct mmu_fault f;
+		enum tlb_where where;
+		uint64_t before[MEM_DRAM + 1];
+		core_time walk;
+		enum mmu_result r;
+
+		if (tlb_lookup(cpu->itlb, va, idx, &where)) {
+			cpu->st.ifetches++;
+			if (where == TLB_L2) {
+				cpu->st.itlb_l2_hits++;
+				core_serialize(&cpu->core, CORE_TLB,
+					       core_ticks(m->costs->tlb_l2_hit), false);
+			}
+			return;
+		}
+		memset(&f, 0, sizeof(f));
+		f.va = va;
+		f.access = acc;
+		f.size = 1;
+		memcpy(before, cpu->st.mem_refs[HREF_WALK], sizeof(before));
+		r = m->ops->fill(m, &f);
+		count_walk_work(cpu, &f.work);
+		walk = walk_time(cpu, before, &f.work);
+		if (r != MMU_STOP)
+			count_walk(cpu, &f.work);
+		switch (r) {
+		case MMU_OK:
+			cpu->st.ifetches++;
+			cpu->st.itlb_misses++;
+			core_serialize(&cpu->core, CORE_WALK, walk, false);
+			if (f.unbacked)
+				return;
+			BUG_ON(!page_in_host(&m->hmem, f.hpa, f.level),
+			       "backend translated outside host memory");
+			tlb_fill(cpu->itlb, &(struct tlb_fill){
+				.va = va, .hpa = f.hpa, .level = (uint8_t)f.level,
+				.rights = (uint8_t)f.rights, .global = f.global,
+				.dirty = f.dirty });
+			return;
+		case MMU_FAULT:
+			core_serialize(&cpu->core, CORE_WALK, walk, false);
+			if (f.exited)
+				vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
+			tlb_pf_invalidate(&m->tlb, va);
+			deliver_pf(cpu, va, f.error_code);
+			continue;
+		case MMU_EXIT:
+			core_serialize(&cpu->core, CORE_WALK, walk, false);
+			vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
+			continue;
+		case MMU_EMULATED:
+			BUG_ON(1, "an instruction fetch cannot be emulated");
+			return;
+		case MMU_STOP:
+			vcpu_stop(cpu, "%s", f.stop);
+		}
+	}
+	BUG_ON(1, "instruction fetch does not converge");
+}
+
+int vcpu_itlb_init(struct vcpu *cpu, const struct tlb_config *cfg)
+{
+	struct tlb_config c = *cfg;
+	int r;
+
+	cpu->itlb = &cpu->mmu.tlb;
+	if (cfg->l1[0].entries == 0)
+		return 0;
+	memset(c.psc, 0, sizeof(c.psc));	/* walks use the data side's */
+	r = tlb_init(&cpu->itlb_split, &c);
+	if (r < 0)
+		return r;
+	cpu->itlb = &cpu->itlb_split;
+	tlb_set_peer(&cpu->mmu.tlb, cpu->itlb);
+	return 0;
+}
+
+void vcpu_itlb_destroy(struct vcpu *cpu)
+{
+	if (cpu->itlb != &cpu->itlb_split)
+		return;
+	tlb_set_peer(&cpu->mmu.tlb, NULL);
+	tlb_destroy(&cpu->itlb_split);
+	cpu->itlb = &cpu->mmu.tlb;
+}
+
+/* The host pointer of va through the memoized L1 TLB entry just used
+ * for an access of index idx, or NULL (nothing counted). */
+static uint8_t *line_host(struct vcpu *cpu, gva_t va, unsigned idx)
+{
+	struct tlb_memo *m = tlb_hit_fast(&cpu->mmu.tlb, va, cpu->idx_user + idx);
+
+	return m ? cpu->mmu.hmem.base + m->hpa + (va & (PAGE_SIZE - 1)) : NULL;
+}
+
+void g_stline(struct vcpu *cpu, gva_t va, const void *buf)
+{
+	const uint8_t *src = buf;
+	uint8_t *p = vcpu_fast(cpu, va, 1);
+	uint64_t v;
+	unsigned off;
+
+	BUG_ON(va & (VMM_LINE - 1), "line access not aligned");
+	if (likely(p != NULL)) {
+		memcpy(p, src, VMM_LINE);
+		return;
+	}
+	memcpy(&v, src, 8);
+	vcpu_access_slow(cpu, va, ACC_WRITE, 8, &v);
+	if ((cpu->mmu.sregs.cr0 & CR0_PG) && (p = line_host(cpu, va, 1)) != NULL) {
+		memcpy(p + 8, src + 8, VMM_LINE - 8);
+		return;
+	}
+	for (off = 8; off < VMM_LINE; off += 8) {
+		memcpy(&v, src + off, 8);
+		g_st64(cpu, va + off, v);
+	}
+}
+
+void g_ldline(struct vcpu *cpu, gva_t va, void *buf)
+{
+	uint8_t *dst = buf;
+	uint8_t *p = vcpu_fast(cpu, va, 0);
+	uint64_t v;
+	unsigned off;
+
+	BUG_ON(va & (VMM_LINE - 1), "line access not aligned");
+	if (likely(p != NULL)) {
+		memcpy(dst, p, VMM_LINE);
+		return;
+	}
+	vcpu_access_slow(cpu, va, ACC_READ, 8, &v);
+	memcpy(dst, &v, 8);
+	if ((cpu->mmu.sregs.cr0 & CR0_PG) && (p = line_host(cpu, va, 0)) != NULL) {
+		memcpy(dst + 8, p + 8, VMM_LINE - 8);
+		return;
+	}
+	for (off = 8; off < VMM_LINE; off += 8) {
+		v = g_ld64(cpu, va + off);
+		memcpy(dst + off, &v, 8);
+	}
+}
+
 /* Run a backend interception hook (CR3 write, INVLPG) and count its exit. */
 static void intercept(struct vcpu *cpu,
 		      enum mmu_result (*hook)(struct mmu *, struct mmu_fault *),

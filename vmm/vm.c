@@ -277,6 +277,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		errf(err, errlen, "CPU profile %s: bad TLB geometry", cfg->prof->name);
 		goto fail_mem;
 	}
+	if (vcpu_itlb_init(cpu, &cfg->prof->itlb) < 0) {
+		errf(err, errlen, "CPU profile %s: bad instruction TLB geometry",
+		     cfg->prof->name);
+		tlb_destroy(&m->tlb);
+		goto fail_mem;
+	}
 	m->hmem.ref_count = &cpu->st.mem_refs[0][0];
 	if (cfg->cache_model) {
 		r = memsys_init(&vm->memsys, &cfg->prof->mem);
@@ -332,6 +338,7 @@ fail_mem_model:
 	if (m->mem)
 		memsys_destroy(m->mem);
 fail_tlb:
+	vcpu_itlb_destroy(cpu);
 	tlb_destroy(&m->tlb);
 fail_mem:
 	host_free(vm);
@@ -349,6 +356,7 @@ void vm_destroy(struct vm *vm)
 	core_destroy(&vm->cpu.core);
 	if (m->mem)
 		memsys_destroy(m->mem);
+	vcpu_itlb_destroy(&vm->cpu);
 	tlb_destroy(&m->tlb);
 	host_free(vm);
 }

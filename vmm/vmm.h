@@ -93,6 +93,8 @@ struct profile {
 	bool		gbpages;			/* 1G pages supported */
 	bool		ept_ad;				/* EPT A/D flags */
 	struct tlb_config tlb;
+	struct tlb_config itlb;				/* instruction side (psc unused); no
+							 * itlb.l1.0: fetches use tlb */
 	struct tc_geom	ntlb;				/* EPT: nested TLB (gpa -> hpa of guest tables) */
 	struct tc_geom	ept_psc[3];			/* EPT paging-structure caches */
 	struct mmu_costs costs;
@@ -191,6 +193,10 @@ struct vcpu_stats {
 	uint64_t	vmcs_shadow_hits;	/* VMREAD/VMWRITE served by the shadow VMCS */
 	uint64_t	prepare_full;		/* nested VM entries with a full prepare_vmcs02 */
 	uint64_t	timer_ticks;		/* timer interrupts delivered to the guest OS */
+	/* instruction fetch (g_fetch): not part of accesses or dtlb_misses */
+	uint64_t	ifetches;		/* instruction lines fetched with paging on */
+	uint64_t	itlb_l2_hits;		/* fetches that missed the L1 iTLB, hit L2 */
+	uint64_t	itlb_misses;		/* fetches that missed every TLB level */
 };
 
 /*
@@ -275,6 +281,10 @@ struct vcpu {
 	uint64_t		msr_val[VCPU_NR_MSRS];	/* the guest's MSRs (vcpu_ops.c) */
 	uint8_t			msr_bitmap[4096];	/* L0's VMX MSR bitmap for this
 						 * guest (SDM 24.6.9): a set bit exits */
+	struct tlb		*itlb;		/* fetches look up here: &itlb_split,
+						 * or &mmu.tlb when the profile has
+						 * no instruction TLB */
+	struct tlb		itlb_split;	/* the instruction TLB, mmu.tlb's peer */
 };
 
 enum vm_backing { VM_BACKING_4K = 0, VM_BACKING_THP, VM_BACKING_HUGETLBFS };
@@ -433,6 +443,34 @@ VCPU_ACCESSORS(64, uint64_t)
 /* vcpu_timer_fire - the guest's timer deadline has passed: an external
  * interrupt (an exit), then the guest OS's handler. */
 void vcpu_timer_fire(struct vcpu *cpu);
+/*
+ * g_stline / g_ldline - one access of a whole cache line (VMM_LINE bytes,
+ * va aligned to it) to or from buf: a wide store or load, as clear_page
+ * and copy_page make them. Translated, counted and timed as one access.
+ * When the access does not complete through the TLB into host memory
+ * (a write the VMM emulated, or memory outside guest RAM), the rest of
+ * the line goes 8 bytes at a time, each its own access.
+ */
+#define VMM_LINE	64u
+void g_stline(struct vcpu *cpu, gva_t va, const void *buf);
+void g_ldline(struct vcpu *cpu, gva_t va, void *buf);
+
+/*
+ * g_fetch - the guest fetches the instruction line at va: one call per
+ * line of code a path runs (its instructions are counted by g_insn).
+ * Looked up in the instruction TLB; a miss walks (and may fault, with
+ * the #PF error code's I/D bit set), and the walk stalls the front end.
+ * Counted in ifetches and itlb_*, never in accesses or dtlb_misses.
+ */
+void vcpu_fetch_slow(struct vcpu *cpu, gva_t va);
+static inline void g_fetch(struct vcpu *cpu, gva_t va)
+{
+	if (likely(tlb_hit_fast(cpu->itlb, va, cpu->idx_user + 2) != NULL)) {
+		cpu->st.ifetches++;
+		return;
+	}
+	vcpu_fetch_slow(cpu, va);
+}
 
 /* g_insn - the guest retired n instructions (besides its memory accesses)
  * at its current privilege level. */
@@ -514,6 +552,13 @@ void vcpu_timer_arm(struct vcpu *cpu, uint64_t at);
  * `transition` are the hardware round trip. Used by nested.c.
  */
 void vcpu_exit_charge(struct vcpu *cpu, unsigned reason, double price, double transition);
+/* vcpu_itlb_init - the instruction TLB of geometry cfg (its psc is not
+ * used: walks share the data side's paging-structure caches), made the
+ * peer of cpu->mmu.tlb; with no L1 array (cfg->l1[0].entries == 0)
+ * fetches use mmu.tlb itself. 0, or -errno on a bad geometry.
+ * vcpu_itlb_destroy undoes it. */
+int vcpu_itlb_init(struct vcpu *cpu, const struct tlb_config *cfg);
+void vcpu_itlb_destroy(struct vcpu *cpu);
 
 /* vcpu_finish - the run is over: drain the core and store its cycle
  * stack in cpu->st.stack. */

@@ -17,9 +17,15 @@
 /* Frame allocator                                                      */
 /* ------------------------------------------------------------------ */
 
+/* Frames the memmap needs: one struct page per 4K frame. */
+static uint64_t memmap_frames(uint64_t ram)
+{
+	return (ram / PAGE_SIZE * STRUCT_PAGE_SIZE + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
 static int frames_init(struct gos_frames *fr, uint64_t ram)
 {
-	uint64_t i;
+	uint64_t i, reserved = RESERVED_LOW / PAGE_SIZE + memmap_frames(ram);
 
 	fr->nframes = ram / PAGE_SIZE;
 	fr->nblocks = ram / LEVEL_SIZE(LEVEL_2M);
@@ -31,7 +37,8 @@ static int frames_init(struct gos_frames *fr, uint64_t ram)
 	for (i = 0; i < fr->nblocks; i++)
 		fr->block_free[i] = FRAMES_PER_BLOCK;
 	fr->free = fr->nblocks * FRAMES_PER_BLOCK;
-	for (i = 0; i < RESERVED_LOW / PAGE_SIZE; i++) {
+	/* the firmware area, then the memmap right above it */
+	for (i = 0; i < reserved; i++) {
 		fr->ref[i] = 1;
 		fr->block_free[i / FRAMES_PER_BLOCK]--;
 		fr->free--;
@@ -103,11 +110,32 @@ static gpa_t frame_alloc_large(struct gos_frames *fr, unsigned level)
 	return 0;
 }
 
+/*
+ * The reference count lives in the frame's struct page in guest RAM,
+ * read and written by guest accesses; fr->ref mirrors it for the
+ * allocator's search (Linux's free lists, also in struct page, are
+ * charged as instructions), and every read checks the two agree.
+ */
 gpa_t gos_frame_alloc(struct gos *os, unsigned level)
 {
+	gpa_t gpa;
+
 	g_insn(os->cpu, INSNS_FRAME_ALLOC);
-	return level > LEVEL_4K ? frame_alloc_large(&os->fr, level)
-				: frame_alloc_4k(&os->fr);
+	gos_kpath(os, KP_PAGE_ALLOC);
+	gpa = level > LEVEL_4K ? frame_alloc_large(&os->fr, level) : frame_alloc_4k(&os->fr);
+	if (gpa && os->memmap)
+		kmem_page_set_ref(os, gpa, 1, true);
+	return gpa;
+}
+
+/* The frame's count from its struct page, checked against the mirror. */
+static uint32_t frame_ref(struct gos *os, gpa_t gpa)
+{
+	uint16_t host = os->fr.ref[gpa / PAGE_SIZE];
+	uint32_t r = kmem_page_ref(os, gpa);
+
+	BUG_ON(r != host, "struct page refcount disagrees with the allocator");
+	return r;
 }
 
 void gos_frame_get(struct gos *os, gpa_t gpa)
@@ -115,12 +143,13 @@ void gos_frame_get(struct gos *os, gpa_t gpa)
 	uint16_t *r = &os->fr.ref[gpa / PAGE_SIZE];
 
 	BUG_ON(*r == 0 || *r == UINT16_MAX, "reference to a free or saturated frame");
+	kmem_page_set_ref(os, gpa, frame_ref(os, gpa) + 1, false);	/* get_page */
 	(*r)++;
 }
 
-uint16_t gos_frame_refs(const struct gos *os, gpa_t gpa)
+uint16_t gos_frame_refs(struct gos *os, gpa_t gpa)
 {
-	return os->fr.ref[gpa / PAGE_SIZE];
+	return (uint16_t)frame_ref(os, gpa);
 }
 
 void gos_frame_put(struct gos *os, gpa_t gpa, unsigned level)
@@ -129,9 +158,11 @@ void gos_frame_put(struct gos *os, gpa_t gpa, unsigned level)
 	uint64_t f = gpa / PAGE_SIZE;
 
 	BUG_ON(fr->ref[f] == 0, "freeing a free frame");
+	kmem_page_set_ref(os, gpa, frame_ref(os, gpa) - 1, false);	/* put_page */
 	if (--fr->ref[f] > 0)
 		return;
 	g_insn(os->cpu, INSNS_FRAME_FREE);
+	gos_kpath(os, KP_PAGE_FREE);
 	if (level > LEVEL_4K) {
 		uint64_t b = f / FRAMES_PER_BLOCK;
 		uint64_t n = LEVEL_SIZE(level) / LEVEL_SIZE(LEVEL_2M), i;
@@ -157,14 +188,18 @@ uint64_t gos_frames_free(const struct gos *os)
 /* Kernel memory primitives (guest code)                               */
 /* ------------------------------------------------------------------ */
 
+/* clear_page / copy_page: one wide access per line (rep stos / movs
+ * move whole lines), instructions as one per 8 bytes. */
 static void clear_frame(struct gos *os, gpa_t gpa, uint64_t len)
 {
+	static const uint8_t zero[VMM_LINE];
 	struct vcpu *cpu = os->cpu;
 	gva_t va = gos_dmap(os, gpa);
 	uint64_t off;
 
-	for (off = 0; off < len; off += 8)
-		g_st64(cpu, va + off, 0);
+	gos_kpath(os, KP_COPY_PAGE);
+	for (off = 0; off < len; off += VMM_LINE)
+		g_stline(cpu, va + off, zero);
 	g_insn(cpu, INSNS_PER_STORE * (len / 8));
 }
 
@@ -172,10 +207,14 @@ void gos_copy_frame(struct gos *os, gpa_t dst, gpa_t src, uint64_t len)
 {
 	struct vcpu *cpu = os->cpu;
 	gva_t d = gos_dmap(os, dst), s = gos_dmap(os, src);
+	uint8_t line[VMM_LINE];
 	uint64_t off;
 
-	for (off = 0; off < len; off += 8)
-		g_st64(cpu, d + off, g_ld64(cpu, s + off));
+	gos_kpath(os, KP_COPY_PAGE);
+	for (off = 0; off < len; off += VMM_LINE) {
+		g_ldline(cpu, s + off, line);
+		g_stline(cpu, d + off, line);
+	}
 	g_insn(cpu, 2 * INSNS_PER_STORE * (len / 8));
 }
 
@@ -246,7 +285,8 @@ bool gos_lookup(struct gos *os, gpa_t root, gva_t va, gpa_t *table, unsigned *in
 /* Pages per file: a small program, glibc 2.36's libc.so.6 and ld.so.
  * See docs/guest-os.md. */
 static const uint64_t file_pages[GOS_NR_FILES] = {
-	[GOS_FILE_PROG] = 8, [GOS_FILE_LIBC] = 490, [GOS_FILE_LDSO] = 56,
+	[GOS_FILE_PROG] = 5, [GOS_FILE_LIBC] = 470, [GOS_FILE_LDSO] = 53,
+	[GOS_FILE_VVAR] = 6, [GOS_FILE_VDSO] = 2,
 };
 
 /* A file page's content: what "reading it from disk" stores. */
@@ -267,8 +307,14 @@ gpa_t gos_page_cache(struct gos *os, enum gos_file file, uint64_t pg)
 	gpa = gos_frame_alloc(os, LEVEL_4K);	/* the cache's own reference */
 	if (!gpa)
 		return 0;
-	for (i = 0; i < PAGE_SIZE / 8; i++)
-		g_st64(os->cpu, gos_dmap(os, gpa + 8 * i), file_word(file, pg, i));
+	for (i = 0; i < PAGE_SIZE / 8; i += VMM_LINE / 8) {
+		uint64_t line[VMM_LINE / 8];
+		unsigned w;
+
+		for (w = 0; w < VMM_LINE / 8; w++)
+			line[w] = file_word(file, pg, i + w);
+		g_stline(os->cpu, gos_dmap(os, gpa + 8 * i), line);
+	}
 	g_insn(os->cpu, INSNS_PER_STORE * (PAGE_SIZE / 8));
 	os->page_cache[file][pg] = gpa;
 	return gpa;
@@ -310,6 +356,7 @@ static int fault_anon(struct gos *os, struct gos_vma *vma, gva_t cr2, uint32_t e
 	gpa_t frame = 0;
 	uint64_t pte;
 
+	gos_kpath(os, KP_ANON);
 	while (level > LEVEL_4K) {
 		va = cr2 & ~(LEVEL_SIZE(level) - 1);
 		if (va >= vma->start && va + LEVEL_SIZE(level) <= vma->end &&
@@ -331,23 +378,71 @@ static int fault_anon(struct gos *os, struct gos_vma *vma, gva_t cr2, uint32_t e
 		gos_frame_put(os, frame, level);
 		return gos_kill(os, SIGSEGV, cr2, ec);
 	}
+	kmem_page_mapped(os, frame, 1);
 	return 0;
 }
 
 /*
+ * do_fault_around: map the page-cache pages already in memory around a
+ * read fault, fault_around_bytes (64 KiB) aligned down from the fault,
+ * clipped to the VMA and to the one page table that maps va (Linux
+ * clips to the PMD), skipping entries already present (filemap_map_pages).
+ * `table` is that page table. Counts the pages mapped beside va's.
+ */
+static void fault_around(struct gos *os, struct gos_vma *vma, gva_t va, gpa_t table)
+{
+	const uint64_t win = (uint64_t)FAULT_AROUND_PAGES * PAGE_SIZE;
+	gva_t lo = va & ~(win - 1), hi = lo + win, a;
+	gva_t pmd_lo = va & ~(LEVEL_SIZE(LEVEL_2M) - 1);
+
+	if (lo < vma->start)
+		lo = vma->start;
+	if (lo < pmd_lo)
+		lo = pmd_lo;
+	if (hi > vma->end)
+		hi = vma->end;
+	if (hi > pmd_lo + LEVEL_SIZE(LEVEL_2M))
+		hi = pmd_lo + LEVEL_SIZE(LEVEL_2M);
+	for (a = lo; a < hi; a += PAGE_SIZE) {
+		unsigned i = (unsigned)WALK_INDEX(a, 1);
+		uint64_t pg = vma->pgoff + (a - vma->start) / PAGE_SIZE;
+		gpa_t cache;
+
+		if (a == va)
+			continue;
+		if (gos_pte_read(os, table, i) & PTE_P)
+			continue;
+		cache = os->page_cache[vma->file][pg];
+		if (!cache)
+			continue;	/* not in memory: only the faulting page is read in */
+		g_insn(os->cpu, INSNS_FAULT_AROUND_PTE);
+		gos_frame_get(os, cache);
+		kmem_page_mapped(os, cache, 1);
+		gos_pte_write(os, table, i, cache | leaf_flags(vma, LEVEL_4K,
+			      (vma->prot & (VMA_WRITE | VMA_SHARED)) == (VMA_WRITE | VMA_SHARED)));
+		os->st.fault_around++;
+	}
+}
+
+/*
  * A file-backed page (do_read_fault / do_cow_fault): map the page-cache
- * frame read-only, or for a write to a private mapping, a private copy.
+ * frame read-only, with the cached pages around it (fault-around), or
+ * for a write to a private mapping, a private copy.
  */
 static int fault_file(struct gos *os, struct gos_vma *vma, gva_t cr2, uint32_t ec)
 {
 	gva_t va = cr2 & PAGE_MASK;
-	gpa_t cache = gos_page_cache(os, vma->file, vma->pgoff + (va - vma->start) / PAGE_SIZE);
-	gpa_t frame = cache;
+	gpa_t cache, frame, table;
+	unsigned index, level;
 	uint64_t pte;
+	bool cow = (ec & PFERR_W) && !(vma->prot & VMA_SHARED);
 
+	gos_kpath(os, KP_FILE);
+	cache = gos_page_cache(os, vma->file, vma->pgoff + (va - vma->start) / PAGE_SIZE);
+	frame = cache;
 	if (!cache)
 		return gos_kill(os, SIGSEGV, cr2, ec);
-	if ((ec & PFERR_W) && !(vma->prot & VMA_SHARED)) {
+	if (cow) {
 		frame = gos_frame_alloc(os, LEVEL_4K);
 		if (!frame)
 			return gos_kill(os, SIGSEGV, cr2, ec);
@@ -366,6 +461,12 @@ static int fault_file(struct gos *os, struct gos_vma *vma, gva_t cr2, uint32_t e
 		gos_frame_put(os, frame, LEVEL_4K);
 		return gos_kill(os, SIGSEGV, cr2, ec);
 	}
+	kmem_page_mapped(os, frame, 1);
+	/* Only files with a page cache (vm_ops->map_pages) fault around:
+	 * the vDSO and vvar are special mappings, mapped a page a fault. */
+	if (!cow && vma->file != GOS_FILE_VVAR && vma->file != GOS_FILE_VDSO &&
+	    gos_lookup(os, os->cur->pml4, va, &table, &index, &level, &pte))
+		fault_around(os, vma, va, table);
 	return 0;
 }
 
@@ -382,6 +483,7 @@ static int fault_cow(struct gos *os, gva_t cr2, uint32_t ec)
 	uint64_t pte, size;
 	gva_t va;
 
+	gos_kpath(os, KP_COW);
 	if (!gos_lookup(os, os->cur->pml4, cr2, &table, &index, &level, &pte))
 		return gos_kill(os, SIGSEGV, cr2, ec);
 	size = LEVEL_SIZE(level);
@@ -402,6 +504,8 @@ static int fault_cow(struct gos *os, gva_t cr2, uint32_t ec)
 	vcpu_invlpg(os->cpu, va);
 	gos_pte_write(os, table, index,
 		      (pte & ~(PTE_ADDR_MASK & ~(size - 1))) | frame | PTE_W | PTE_D);
+	kmem_page_mapped(os, frame, 1);
+	kmem_page_mapped(os, old, -1);
 	gos_frame_put(os, old, level);
 	os->st.cow_copies++;
 	return 0;
@@ -414,8 +518,16 @@ static int gos_pf(struct vcpu *cpu, gva_t cr2, uint32_t ec, void *opaque)
 	int r;
 
 	g_insn(cpu, INSNS_PF_ENTRY);
-	if (!vma || (ec & PFERR_RSVD) || !(ec & PFERR_U))
+	kmem_kentry(os);
+	gos_kpath(os, KP_ENTRY);
+	gos_kpath(os, KP_FAULT);
+	if (os->cur->pid != 1)
+		os->st.child_faults++;
+	/* A kernel-mode fault on a user address is handled as the user's
+	 * only inside put_user/get_user (the exception table). */
+	if (!vma || (ec & PFERR_RSVD) || (!(ec & PFERR_U) && !os->uaccess))
 		return gos_kill(os, SIGSEGV, cr2, ec);
+	kmem_vma_find(os, os->cur, (unsigned)(vma - os->cur->vma));
 	if ((ec & PFERR_W) && !(vma->prot & VMA_WRITE))
 		return gos_kill(os, SIGSEGV, cr2, ec);
 	if ((ec & PFERR_I) && !(vma->prot & VMA_EXEC))
@@ -431,7 +543,17 @@ static int gos_pf(struct vcpu *cpu, gva_t cr2, uint32_t ec, void *opaque)
 		r = fault_anon(os, vma, cr2, ec);
 	}
 	g_insn(cpu, INSNS_PF_EXIT);
+	kmem_kexit(os);
 	return r;
+}
+
+void gos_put_user(struct gos *os, gva_t va, uint64_t val)
+{
+	/* __put_user: a supervisor store to a user address; CR0.WP makes
+	 * a read-only (COW) page fault, handled for the current process */
+	os->uaccess = true;
+	g_st64(os->cpu, va, val);
+	os->uaccess = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -469,34 +591,61 @@ static int build_direct_map(struct gos *os)
 	return 0;
 }
 
-/* A fresh process: its task frame and its own PML4 with the kernel half
- * shared (Linux's pgd_alloc copies the kernel's top-level entries). */
-int gos_proc_init(struct gos *os, struct gos_proc *p, int pid, int ppid)
+/*
+ * A fresh process: its task_struct and kernel stack (copied from
+ * `from`'s, as dup_task_struct does, or zeroed), its mm_struct, and its
+ * own PML4 with the kernel half shared: pgd_alloc clears the user half
+ * and copies the kernel's 256 top-level entries (clone_pgd_range, line
+ * by line; pte_writes counts the present ones).
+ */
+int gos_proc_init(struct gos *os, struct gos_proc *p, int pid, int ppid,
+		  const struct gos_proc *from)
 {
-	unsigned i;
+	uint8_t line[VMM_LINE];
+	unsigned i, e;
 
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->ppid = ppid;
 	p->state = PROC_RUNNABLE;
 	p->mmap_next = GOS_USER_MMAP_BASE;
-	p->task = gos_alloc_zeroed(os, LEVEL_4K);
-	if (!p->task)
+	if (kmem_task_alloc(os, p, from) < 0)
 		return -1;
 	g_st64(os->cpu, gos_dmap(os, p->task + TASK_PID), (uint64_t)pid);
 	g_st64(os->cpu, gos_dmap(os, p->task + TASK_PPID), (uint64_t)ppid);
-	p->pml4 = gos_alloc_zeroed(os, LEVEL_4K);
-	if (!p->pml4) {
-		gos_frame_put(os, p->task, LEVEL_4K);
+	if (kmem_mm_alloc(os, p, from) < 0) {
+		kmem_task_free(os, p);
 		return -1;
 	}
-	for (i = 256; i < 512; i++) {
-		uint64_t e = gos_pte_read(os, os->kpml4, i);
-
-		if (e & PTE_P)
-			gos_pte_write(os, p->pml4, i, e);
+	p->pml4 = gos_alloc_zeroed(os, LEVEL_4K);	/* the user half cleared */
+	if (!p->pml4) {
+		kmem_mm_free(os, p);
+		kmem_task_free(os, p);
+		return -1;
 	}
+	for (i = 256 * 8; i < PAGE_SIZE; i += VMM_LINE) {
+		g_ldline(os->cpu, gos_dmap(os, os->kpml4 + i), line);
+		g_stline(os->cpu, gos_dmap(os, p->pml4 + i), line);
+		for (e = 0; e < VMM_LINE; e += 8) {
+			uint64_t v;
+
+			memcpy(&v, line + e, 8);
+			if (v & PTE_P)
+				os->st.pte_writes++;
+		}
+	}
+	g_insn(os->cpu, 2 * 256 / 8);
 	return 0;
+}
+
+/* gos_proc_free - a reaped process's last kernel objects: its PML4
+ * (mmdrop's pgd_free), mm_struct and VMA slab, task_struct and stack. */
+void gos_proc_free(struct gos *os, struct gos_proc *p)
+{
+	gos_frame_put(os, p->pml4, LEVEL_4K);
+	kmem_mm_free(os, p);
+	kmem_task_free(os, p);
+	p->state = PROC_FREE;
 }
 
 int gos_boot(struct gos *os, struct vcpu *cpu, unsigned user_level, bool pcid,
@@ -518,6 +667,8 @@ int gos_boot(struct gos *os, struct vcpu *cpu, unsigned user_level, bool pcid,
 	}
 	if (frames_init(&os->fr, os->ram) < 0)
 		goto nomem;
+	if (os->ram < RESERVED_LOW + memmap_frames(os->ram) * PAGE_SIZE + 3 * LEVEL_SIZE(LEVEL_2M))
+		goto oom;
 	for (f = 1; f < GOS_NR_FILES; f++) {
 		os->file_pages[f] = file_pages[f];
 		os->page_cache[f] = calloc(file_pages[f], sizeof(gpa_t));
@@ -526,8 +677,9 @@ int gos_boot(struct gos *os, struct vcpu *cpu, unsigned user_level, bool pcid,
 	}
 
 	/* Paging is off: these stores are physical. */
+	kmem_memmap_init(os, RESERVED_LOW);
 	os->kpml4 = gos_alloc_zeroed(os, LEVEL_4K);
-	if (!os->kpml4 || build_direct_map(os) < 0)
+	if (!os->kpml4 || build_direct_map(os) < 0 || kmem_kernel_text(os) < 0)
 		goto oom;
 
 	vcpu_write_cr4(cpu, CR4_PAE | CR4_PGE | (pcid ? CR4_PCIDE : 0));
@@ -537,7 +689,7 @@ int gos_boot(struct gos *os, struct vcpu *cpu, unsigned user_level, bool pcid,
 	cpu->pf_handler = gos_pf;
 	cpu->pf_opaque = os;
 
-	if (gos_proc_init(os, &os->proc[0], 1, 0) < 0)
+	if (gos_proc_init(os, &os->proc[0], 1, 0, NULL) < 0)
 		goto oom;
 	gos_switch_to(os, &os->proc[0]);
 	return 0;
@@ -579,6 +731,7 @@ int gos_mmap(struct gos *os, gva_t start, uint64_t len, unsigned prot,
 					      .prot = prot, .file = file, .pgoff = pgoff };
 	vcpu_syscall(os->cpu);
 	g_insn(os->cpu, INSNS_SYSCALL + INSNS_PF_ENTRY);	/* mmap's work */
+	kmem_vma_write(os, p, p->nvma - 1);
 	return 0;
 }
 

@@ -15,35 +15,63 @@
 /* ------------------------------------------------------------------ */
 
 /*
- * A small dynamically linked C program as Linux lays it out (non-PIE,
- * glibc): sizes from a 64-bit Debian 12 `true`-sized program, libc.so.6
- * and ld-linux-x86-64.so.2 (see docs/guest-os.md). `touch` is how many
- * pages the program has touched by the time main() runs: the start-up
- * working set (dynamic linking, relocations, stdio, the stack).
+ * A small dynamically linked C program (PIE, glibc 2.36, Debian 12) as
+ * Linux lays it out: one part per line of the real loop's
+ * /proc/self/maps on this machine, at the addresses of one traced run
+ * (scripts/calibrate/loops.c; docs/guest-os.md compares the lists).
+ * The relro parts are written by the dynamic linker, then made
+ * read-only (mprotect), so they hold anonymous pages fork must copy.
+ * `touch` lists the pages the program has used by the time main()
+ * runs, `how` how (fetch, read or write); file pages it reads or runs
+ * are mapped with their neighbours by fault-around, as the real
+ * process's Rss shows.
  */
+#define T(...)	(const uint16_t[]){ __VA_ARGS__ }, sizeof((const uint16_t[]){ __VA_ARGS__ }) / 2
 static const struct img_part {
 	gva_t		start;
 	uint64_t	pages;
 	unsigned	prot;
 	enum gos_file	file;
 	uint64_t	pgoff;
-	uint64_t	touch;		/* pages touched at start-up */
-	bool		write;		/* touched by writing */
+	const uint16_t	*touch;		/* pages used at start-up */
+	unsigned	ntouch;
+	uint8_t		how;		/* STEP_FETCH, STEP_READ or STEP_WRITE */
+	bool		relro;		/* written, then mprotect(PROT_READ) */
 } image[IMG_NR_PARTS] = {
-	[IMG_PROG_TEXT]   = { 0x401000, 2, VMA_READ | VMA_EXEC, GOS_FILE_PROG, 1, 2, false },
-	[IMG_PROG_RODATA] = { 0x403000, 1, VMA_READ, GOS_FILE_PROG, 3, 1, false },
-	[IMG_PROG_DATA]   = { 0x404000, 1, VMA_READ | VMA_WRITE, GOS_FILE_PROG, 4, 1, true },
-	[IMG_PROG_BSS]    = { 0x405000, 1, VMA_READ | VMA_WRITE, GOS_FILE_NONE, 0, 1, true },
-	[IMG_HEAP]        = { 0x406000, 33, VMA_READ | VMA_WRITE, GOS_FILE_NONE, 0, 1, true },
-	[IMG_LIBC_TEXT]   = { 0x7ffff7dd3000, 376, VMA_READ | VMA_EXEC, GOS_FILE_LIBC, 0, 24, false },
-	[IMG_LIBC_RODATA] = { 0x7ffff7f4b000, 100, VMA_READ, GOS_FILE_LIBC, 376, 4, false },
-	[IMG_LIBC_DATA]   = { 0x7ffff7faf000, 4, VMA_READ | VMA_WRITE, GOS_FILE_LIBC, 476, 2, true },
-	[IMG_LIBC_BSS]    = { 0x7ffff7fb3000, 10, VMA_READ | VMA_WRITE, GOS_FILE_NONE, 0, 2, true },
-	[IMG_LDSO_TEXT]   = { 0x7ffff7fc5000, 38, VMA_READ | VMA_EXEC, GOS_FILE_LDSO, 0, 8, false },
-	[IMG_LDSO_DATA]   = { 0x7ffff7ffb000, 2, VMA_READ | VMA_WRITE, GOS_FILE_LDSO, 40, 2, true },
-	[IMG_STACK]       = { 0x7ffffffde000, 33, VMA_READ | VMA_WRITE | VMA_STACK,
-			      GOS_FILE_NONE, 0, 3, true },
+#define R	VMA_READ
+#define RW	(VMA_READ | VMA_WRITE)
+#define RX	(VMA_READ | VMA_EXEC)
+	[IMG_PROG_HDR]    = { 0x55c88726a000, 1, R, GOS_FILE_PROG, 0, T(0), STEP_READ, false },
+	[IMG_PROG_TEXT]   = { 0x55c88726b000, 1, RX, GOS_FILE_PROG, 1, T(0), STEP_FETCH, false },
+	[IMG_PROG_RODATA] = { 0x55c88726c000, 1, R, GOS_FILE_PROG, 2, T(0), STEP_READ, false },
+	[IMG_PROG_RELRO]  = { 0x55c88726d000, 1, R, GOS_FILE_PROG, 2, T(0), STEP_WRITE, true },
+	[IMG_PROG_DATA]   = { 0x55c88726e000, 1, RW, GOS_FILE_PROG, 3, T(0), STEP_WRITE, false },
+	[IMG_HEAP]        = { 0x55c88c5c1000, 33, RW, GOS_FILE_NONE, 0, T(0, 1), STEP_WRITE, false },
+	[IMG_TLS]         = { 0x7f7ba3d0f000, 3, RW, GOS_FILE_NONE, 0, T(0, 1), STEP_WRITE, false },
+	[IMG_LIBC_HDR]    = { 0x7f7ba3d12000, 38, R, GOS_FILE_LIBC, 0, T(0, 4, 16, 34), STEP_READ, false },
+	[IMG_LIBC_TEXT]   = { 0x7f7ba3d38000, 342, RX, GOS_FILE_LIBC, 38,
+			      T(23, 24, 40, 56, 72, 102, 120, 136, 152, 173, 190, 206, 222, 238),
+			      STEP_FETCH, false },
+	[IMG_LIBC_RODATA] = { 0x7f7ba3e8e000, 83, R, GOS_FILE_LIBC, 380, T(2, 18, 34), STEP_READ, false },
+	[IMG_LIBC_RELRO]  = { 0x7f7ba3ee1000, 4, R, GOS_FILE_LIBC, 463, T(0, 1, 2, 3), STEP_WRITE, true },
+	[IMG_LIBC_DATA]   = { 0x7f7ba3ee5000, 2, RW, GOS_FILE_LIBC, 467, T(0, 1), STEP_WRITE, false },
+	[IMG_LIBC_BSS]    = { 0x7f7ba3ee7000, 13, RW, GOS_FILE_NONE, 0, T(0, 1, 4, 5, 6), STEP_WRITE, false },
+	[IMG_LDSO_ANON]   = { 0x7f7ba3eff000, 2, RW, GOS_FILE_NONE, 0, T(0), STEP_WRITE, false },
+	[IMG_VVAR]        = { 0x7f7ba3f01000, 4, R | VMA_PFNMAP, GOS_FILE_VVAR, 0, T(0), STEP_READ, false },
+	[IMG_VVAR_VCLOCK] = { 0x7f7ba3f05000, 2, R | VMA_PFNMAP, GOS_FILE_VVAR, 4, T(0), STEP_READ, false },
+	[IMG_VDSO]        = { 0x7f7ba3f07000, 2, RX, GOS_FILE_VDSO, 0, T(0), STEP_FETCH, false },
+	[IMG_LDSO_HDR]    = { 0x7f7ba3f09000, 1, R, GOS_FILE_LDSO, 0, T(0), STEP_READ, false },
+	[IMG_LDSO_TEXT]   = { 0x7f7ba3f0a000, 38, RX, GOS_FILE_LDSO, 1, T(3, 17, 33), STEP_FETCH, false },
+	[IMG_LDSO_RODATA] = { 0x7f7ba3f30000, 10, R, GOS_FILE_LDSO, 39, T(1), STEP_READ, false },
+	[IMG_LDSO_RELRO]  = { 0x7f7ba3f3a000, 2, R, GOS_FILE_LDSO, 49, T(0, 1), STEP_WRITE, true },
+	[IMG_LDSO_DATA]   = { 0x7f7ba3f3c000, 2, RW, GOS_FILE_LDSO, 51, T(0, 1), STEP_WRITE, false },
+	[IMG_STACK]       = { 0x7ffe23599000, 33, RW | VMA_STACK, GOS_FILE_NONE, 0, T(0, 1, 2),
+			      STEP_WRITE, false },
+#undef R
+#undef RW
+#undef RX
 };
+#undef T
 
 gva_t gos_image_addr(int what, unsigned page)
 {
@@ -56,30 +84,122 @@ gva_t gos_image_addr(int what, unsigned page)
 	return p->start + page * PAGE_SIZE;
 }
 
+void gos_run_path(struct gos *os, const struct gos_step *steps, unsigned n, uint64_t val)
+{
+	struct vcpu *cpu = os->cpu;
+	unsigned i, l;
+
+	for (i = 0; i < n; i++) {
+		const struct gos_step *st = &steps[i];
+		gva_t va = gos_image_addr(st->part, st->off / PAGE_SIZE) + st->off % PAGE_SIZE;
+
+		switch (st->kind) {
+		case STEP_FETCH:
+			va &= ~(gva_t)(VMM_LINE - 1);
+			for (l = 0; l < st->n; l++)
+				g_fetch(cpu, va + (gva_t)l * VMM_LINE);
+			break;
+		case STEP_READ:
+			(void)g_ld64(cpu, va & ~(gva_t)7);
+			break;
+		case STEP_WRITE:
+			g_st64(cpu, va & ~(gva_t)7, val);
+			break;
+		case STEP_PUT_USER: {
+			uint8_t cpl = cpu->mmu.sregs.cpl;
+
+			gos_kernel(os);
+			gos_put_user(os, va & ~(gva_t)7, val);
+			vcpu_set_cpl(cpu, cpl);
+			break;
+		}
+		}
+	}
+}
+
+/* mprotect(PROT_READ) of a part: change_protection clears W in every
+ * present entry, then flush_tlb_range (one INVLPG a page). */
+static void protect_ro(struct gos *os, int what)
+{
+	const struct img_part *ip = &image[what];
+	struct gos_vma *vma = gos_vma_find(os->cur, ip->start);
+	gva_t va;
+
+	gos_kernel(os);
+	vcpu_syscall(os->cpu);
+	g_insn(os->cpu, INSNS_SYSCALL + INSNS_PF_ENTRY);
+	for (va = ip->start; va < ip->start + ip->pages * PAGE_SIZE; va += PAGE_SIZE) {
+		gpa_t t;
+		unsigned idx, level;
+		uint64_t pte;
+
+		if (!gos_lookup(os, os->cur->pml4, va, &t, &idx, &level, &pte) || !(pte & PTE_W))
+			continue;
+		gos_pte_write(os, t, idx, pte & ~PTE_W);
+		vcpu_invlpg(os->cpu, va);
+	}
+	vma->prot &= ~VMA_WRITE;
+	kmem_vma_write(os, os->cur, (unsigned)(vma - os->cur->vma));
+	gos_user(os);
+}
+
+/* The system's page cache already holds the shared libraries, the vDSO,
+ * vvar and the program (every other process uses them): read them in. */
+static int page_cache_warm(struct gos *os)
+{
+	static const enum gos_file files[] = { GOS_FILE_PROG, GOS_FILE_LIBC, GOS_FILE_LDSO,
+					       GOS_FILE_VVAR, GOS_FILE_VDSO };
+	unsigned f;
+	uint64_t pg;
+
+	for (f = 0; f < ARRAY_SIZE(files); f++)
+		for (pg = 0; pg < os->file_pages[files[f]]; pg++)
+			if (!gos_page_cache(os, files[f], pg))
+				return -1;
+	return 0;
+}
+
 int gos_exec_image(struct gos *os)
 {
 	struct vcpu *cpu = os->cpu;
-	unsigned i;
-	uint64_t pg;
+	unsigned i, k;
 
+	if (page_cache_warm(os) < 0)
+		return -1;
 	for (i = 0; i < IMG_NR_PARTS; i++)
-		if (gos_mmap(os, image[i].start, image[i].pages * PAGE_SIZE, image[i].prot,
+		if (gos_mmap(os, image[i].start, image[i].pages * PAGE_SIZE,
+			     image[i].prot | (image[i].relro ? VMA_WRITE : 0),
 			     image[i].file, image[i].pgoff) < 0)
 			return -1;
 	gos_user(os);
 	for (i = 0; i < IMG_NR_PARTS; i++) {
-		for (pg = 0; pg < image[i].touch; pg++) {
-			gva_t va = gos_image_addr((int)i, (unsigned)pg);
+		for (k = 0; k < image[i].ntouch; k++) {
+			gva_t va = gos_image_addr((int)i, image[i].touch[k]);
 
-			if (image[i].write)
-				g_st64(cpu, va, wl_fnv(i, pg));
+			if (image[i].how == STEP_WRITE)
+				g_st64(cpu, va, wl_fnv(i, k));
+			else if (image[i].how == STEP_FETCH)
+				g_fetch(cpu, va);
 			else
 				(void)g_ld64(cpu, va);
 		}
+		if (image[i].relro)
+			protect_ro(os, (int)i);
 	}
+	os->cur->tid_va = gos_image_addr(IMG_TLS, 0) + 0xa10;	/* struct pthread's tid */
+	os->cur->rseq_va = gos_image_addr(IMG_TLS, 1) + 0x68;	/* its struct rseq */
 	g_insn(cpu, 200000);	/* ld.so's relocation and libc's start-up code */
 	gos_kernel(os);
 	return 0;
+}
+
+/* rseq: on the way back to user mode after the task was scheduled, the
+ * kernel writes the CPU number into the thread's struct rseq
+ * (rseq_handle_notify_resume, a put_user). */
+static void rseq_notify(struct gos *os)
+{
+	if (os->cur->rseq_va)
+		gos_put_user(os, os->cur->rseq_va, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -96,9 +216,17 @@ void gos_switch_to(struct gos *os, struct gos_proc *p)
 	uint64_t cr3 = p->pml4;
 	unsigned i;
 
+	uint8_t frame[VMM_LINE] = { 0 };
+
+	/* __switch_to_asm pushes the callee-saved registers on the old
+	 * task's stack and pops them from the new one's */
+	if (os->cur)
+		g_stline(os->cpu, kstack_line(os, os->cur, KSTACK_ENTRY_LINES), frame);
 	os->cur = p;
 	os->st.ctx_switches++;
 	g_insn(os->cpu, INSNS_SWITCH);
+	gos_kpath(os, KP_SWITCH);
+	g_ldline(os->cpu, kstack_line(os, p, KSTACK_ENTRY_LINES), frame);
 	if (!os->pcid) {
 		vcpu_write_cr3(os->cpu, cr3);
 		return;
@@ -142,6 +270,7 @@ static int copy_vma(struct gos *os, struct gos_proc *parent, struct gos_proc *ch
 	bool cow = (vma->prot & VMA_WRITE) && !(vma->prot & VMA_SHARED);
 	gva_t va = vma->start;
 
+	gos_kpath(os, KP_COPY_PTE);
 	while (va < vma->end) {
 		gpa_t table;
 		unsigned index, level;
@@ -156,7 +285,9 @@ static int copy_vma(struct gos *os, struct gos_proc *parent, struct gos_proc *ch
 			pte &= ~PTE_W;
 			gos_pte_write(os, table, index, pte);
 		}
+		/* copy_present_pte: the page gains a reference and a mapping */
 		gos_frame_get(os, pte & PTE_ADDR_MASK & ~(LEVEL_SIZE(level) - 1));
+		kmem_page_mapped(os, pte & PTE_ADDR_MASK & ~(LEVEL_SIZE(level) - 1), 1);
 		if (gos_map_page(os, child->pml4, va & ~(LEVEL_SIZE(level) - 1), level,
 				 pte & ~PTE_A) < 0)
 			return -1;
@@ -173,23 +304,33 @@ int gos_fork(struct gos *os, gos_entry entry, void *arg)
 
 	gos_kernel(os);
 	vcpu_syscall(os->cpu);
+	kmem_kentry(os);
+	gos_kpath(os, KP_ENTRY);
 	g_insn(os->cpu, INSNS_SYSCALL + INSNS_FORK);
+	gos_kpath(os, KP_FORK);
 	child = proc_alloc(os);
-	if (!child || gos_proc_init(os, child, os->next_pid, parent->pid) < 0)
+	if (!child || gos_proc_init(os, child, os->next_pid, parent->pid, parent) < 0)
 		goto out;
 	child->nvma = parent->nvma;
 	memcpy(child->vma, parent->vma, sizeof(child->vma));
 	child->mmap_next = parent->mmap_next;
+	child->tid_va = parent->tid_va;
+	child->rseq_va = parent->rseq_va;
 	child->entry = entry;
 	child->entry_arg = arg;
-	/* Linux skips file-backed VMAs never written privately: the child
-	 * faults their pages in from the page cache on demand. */
+	/* dup_mmap: every VMA record copied and linked; vma_needs_copy:
+	 * page tables are copied for VMAs with anonymous pages or raw
+	 * PFN maps, and skipped for file-backed VMAs never written
+	 * privately (the child faults those pages in on demand). */
+	gos_kpath(os, KP_DUP_MMAP);
 	for (i = 0; i < parent->nvma; i++) {
-		if (parent->vma[i].file != GOS_FILE_NONE && !parent->vma[i].anon)
+		kmem_vma_dup(os, child, parent, i);
+		if (parent->vma[i].file != GOS_FILE_NONE && !parent->vma[i].anon &&
+		    !(parent->vma[i].prot & VMA_PFNMAP))
 			continue;
 		if (copy_vma(os, parent, child, &parent->vma[i]) < 0) {
 			gos_exit_mm(os, child);
-			child->state = PROC_FREE;
+			gos_proc_free(os, child);
 			goto out;
 		}
 	}
@@ -200,6 +341,8 @@ int gos_fork(struct gos *os, gos_entry entry, void *arg)
 	os->st.forks++;
 	ret = child->pid;
 out:
+	kmem_kexit(os);
+	rseq_notify(os);
 	gos_user(os);
 	return ret;
 }
@@ -225,6 +368,8 @@ static void zap_table(struct gos *os, gpa_t table, unsigned level, gva_t base)
 		if (!(e & PTE_P))
 			continue;
 		if (level == 1 || (e & PTE_PS)) {
+			/* zap_pte_range: the mapping and its reference go */
+			kmem_page_mapped(os, e & PTE_ADDR_MASK & ~(LEVEL_SIZE(level) - 1), -1);
 			gos_frame_put(os, e & PTE_ADDR_MASK & ~(LEVEL_SIZE(level) - 1), level);
 		} else {
 			zap_table(os, e & PTE_ADDR_MASK, level - 1, va);
@@ -236,9 +381,15 @@ static void zap_table(struct gos *os, gpa_t table, unsigned level, gva_t base)
 
 void gos_exit_mm(struct gos *os, struct gos_proc *p)
 {
-	/* exit_mmap: unmap every user page and free the page tables; the
-	 * PML4 itself goes when the process is reaped. */
+	unsigned i;
+
+	/* exit_mmap: unmap every user page and free the page tables, then
+	 * free every VMA record (remove_vma); the PML4 and the mm_struct
+	 * go when the process is reaped. */
+	gos_kpath(os, KP_ZAP);
 	zap_table(os, p->pml4, 4, 0);
+	for (i = 0; i < p->nvma; i++)
+		kmem_vma_free(os, p, i);
 	p->nvma = 0;
 }
 
@@ -248,7 +399,10 @@ static void do_exit(struct gos *os, int status)
 	struct gos_proc *p = os->cur;
 
 	vcpu_syscall(os->cpu);
+	kmem_kentry(os);
+	gos_kpath(os, KP_ENTRY);
 	g_insn(os->cpu, INSNS_SYSCALL + INSNS_EXIT);
+	gos_kpath(os, KP_EXIT);
 	gos_exit_mm(os, p);
 	p->exit_status = status;
 	p->state = PROC_ZOMBIE;
@@ -260,6 +414,7 @@ int gos_kill(struct gos *os, int sig, gva_t addr, uint32_t ec)
 	struct gos_proc *p = os->cur;
 
 	os->st.segfaults++;
+	os->uaccess = false;
 	snprintf(os->log, sizeof(os->log),
 		 "pid %d: segfault at %#llx error %#x: killed by signal %d",
 		 p->pid, (unsigned long long)addr, ec, sig);
@@ -287,6 +442,11 @@ static void run_child(struct gos *os, struct gos_proc *child)
 		int status;
 
 		child->entry = NULL;
+		/* schedule_tail: CLONE_CHILD_SETTID stores the tid; the
+		 * return to user mode updates rseq */
+		if (child->tid_va)
+			gos_put_user(os, child->tid_va, (uint64_t)child->pid);
+		rseq_notify(os);
 		gos_user(os);
 		status = entry(os, child->entry_arg);
 		gos_kernel(os);
@@ -308,7 +468,10 @@ int gos_wait(struct gos *os, int *status)
 
 	gos_kernel(os);
 	vcpu_syscall(os->cpu);
+	kmem_kentry(os);
+	gos_kpath(os, KP_ENTRY);
 	g_insn(os->cpu, INSNS_SYSCALL + INSNS_WAIT);
+	gos_kpath(os, KP_WAIT);
 	for (;;) {
 		struct gos_proc *zombie = NULL, *runnable = NULL;
 
@@ -325,9 +488,9 @@ int gos_wait(struct gos *os, int *status)
 		if (zombie) {
 			pid = zombie->pid;
 			*status = zombie->exit_status;
-			gos_frame_put(os, zombie->pml4, LEVEL_4K);	/* mmdrop: the pgd */
-			gos_frame_put(os, zombie->task, LEVEL_4K);	/* put_task_struct */
-			zombie->state = PROC_FREE;
+			/* release_task, mmdrop (the pgd, mm_struct), put_task_struct */
+			(void)g_ld64(os->cpu, gos_dmap(os, zombie->task + TASK_PID));
+			gos_proc_free(os, zombie);
 			break;
 		}
 		if (!runnable) {
@@ -336,6 +499,8 @@ int gos_wait(struct gos *os, int *status)
 		}
 		run_child(os, runnable);
 	}
+	kmem_kexit(os);
+	rseq_notify(os);
 	gos_user(os);
 	return pid;
 }
@@ -346,9 +511,13 @@ int gos_getppid(struct gos *os)
 
 	gos_kernel(os);
 	vcpu_syscall(os->cpu);
+	kmem_kentry(os);
+	gos_kpath(os, KP_ENTRY);
 	g_insn(os->cpu, INSNS_SYSCALL + INSNS_GETPPID);
+	gos_kpath(os, KP_SYSCALL);
 	/* The answer comes from the task struct in guest memory. */
 	ppid = (int)g_ld64(os->cpu, gos_dmap(os, os->cur->task + TASK_PPID));
+	kmem_kexit(os);
 	gos_user(os);
 	return ppid;
 }

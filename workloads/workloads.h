@@ -21,10 +21,13 @@
  *                          2M and 1G pages can back them)
  *   0xffff_8880_0000_0000  kernel direct map of all guest RAM (2M pages,
  *                          global, supervisor, NX), PML4 slot 273
+ *   0xffff_ffff_8100_0000  kernel text (a global, read-only 2M page),
+ *                          PML4 slot 511
  */
 #define GOS_DIRECT_MAP		UINT64_C(0xffff888000000000)
 #define GOS_USER_MMAP_BASE	UINT64_C(0x0000000040000000)
-#define GOS_MAX_VMAS		24
+#define GOS_KERNEL_TEXT		UINT64_C(0xffffffff81000000)	/* __START_KERNEL_map + 16M */
+#define GOS_MAX_VMAS		32
 #define GOS_MAX_PROCS		64
 #define GOS_NR_PCIDS		6	/* dynamic PCIDs per CPU, as Linux keeps */
 
@@ -33,6 +36,7 @@
 #define VMA_EXEC	(1u << 2)
 #define VMA_SHARED	(1u << 3)	/* writes go to the file; never COW */
 #define VMA_STACK	(1u << 4)
+#define VMA_PFNMAP	(1u << 5)	/* raw kernel pages (vvar): fork copies the entries */
 
 /* Files whose pages the guest maps (the page cache's identity of a page). */
 enum gos_file {
@@ -40,6 +44,8 @@ enum gos_file {
 	GOS_FILE_PROG,		/* the program's ELF image */
 	GOS_FILE_LIBC,		/* libc.so.6 */
 	GOS_FILE_LDSO,		/* ld-linux-x86-64.so.2 */
+	GOS_FILE_VVAR,		/* the kernel's vvar pages (time data) */
+	GOS_FILE_VDSO,		/* the vDSO image */
 	GOS_NR_FILES,
 };
 
@@ -65,7 +71,10 @@ struct gos_proc {
 	int		ppid;
 	enum gos_state	state;
 	gpa_t		pml4;		/* root table frame */
-	gpa_t		task;		/* task_struct + kernel stack frame */
+	gpa_t		task;		/* task_struct's first frame (== task_pg[0]) */
+	gpa_t		task_pg[3];	/* task_struct frames (kmem.c) */
+	gpa_t		kstack[4];	/* the 16 KiB kernel stack's frames */
+	gpa_t		mm_pg[3];	/* mm_struct + maple nodes, VMA records */
 	uint16_t	pcid;		/* 0 when PCIDs are off */
 	struct gos_vma	vma[GOS_MAX_VMAS];
 	unsigned	nvma;
@@ -73,6 +82,9 @@ struct gos_proc {
 	int		exit_status;	/* 0..255, or 128 + signal */
 	bool		killed;		/* ended by a fatal signal */
 	gos_entry	entry;		/* set for a child that has not run yet */
+	gva_t		tid_va;		/* user address of the thread's tid
+					 * (CLONE_CHILD_SETTID), 0: none */
+	gva_t		rseq_va;	/* user address of its struct rseq, 0: none */
 	void		*entry_arg;
 };
 
@@ -102,6 +114,8 @@ struct gos_stats {
 	uint64_t	zero_faults;	/* anonymous pages zero-filled on fault */
 	uint64_t	segfaults;
 	uint64_t	ctx_switches;
+	uint64_t	child_faults;	/* #PFs taken by processes other than init */
+	uint64_t	fault_around;	/* pages mapped by fault-around beyond the faulting one */
 };
 
 struct gos {
@@ -111,6 +125,9 @@ struct gos {
 	bool			pcid;		/* use PCIDs for address spaces */
 	struct gos_frames	fr;
 	gpa_t			kpml4;		/* the kernel's own root table */
+	gpa_t			memmap;		/* struct page array (kmem.c) */
+	gpa_t			ktext;		/* the kernel text's 2M frame */
+	bool			uaccess;	/* the kernel is in put_user/get_user */
 	struct gos_proc		*cur;		/* running process */
 	struct gos_proc		proc[GOS_MAX_PROCS];
 	int			next_pid;
@@ -175,13 +192,32 @@ int gos_getppid(struct gos *os);
  * set, as a real process has after reaching main(). 0 or -1. */
 int gos_exec_image(struct gos *os);
 
-/* The process image: where things are, for workloads that touch them. */
+/* The process image: where things are, for workloads that touch them.
+ * One part per VMA of the real program's /proc/self/maps (docs/guest-os.md). */
 gva_t gos_image_addr(int what, unsigned page);
 enum gos_image_part {
-	IMG_PROG_TEXT, IMG_PROG_RODATA, IMG_PROG_DATA, IMG_PROG_BSS, IMG_HEAP,
-	IMG_LDSO_TEXT, IMG_LDSO_DATA, IMG_LIBC_TEXT, IMG_LIBC_RODATA,
-	IMG_LIBC_DATA, IMG_LIBC_BSS, IMG_STACK, IMG_NR_PARTS,
+	IMG_PROG_HDR, IMG_PROG_TEXT, IMG_PROG_RODATA, IMG_PROG_RELRO, IMG_PROG_DATA,
+	IMG_HEAP, IMG_TLS,
+	IMG_LIBC_HDR, IMG_LIBC_TEXT, IMG_LIBC_RODATA, IMG_LIBC_RELRO, IMG_LIBC_DATA,
+	IMG_LIBC_BSS, IMG_LDSO_ANON, IMG_VVAR, IMG_VVAR_VCLOCK, IMG_VDSO,
+	IMG_LDSO_HDR, IMG_LDSO_TEXT, IMG_LDSO_RODATA, IMG_LDSO_RELRO, IMG_LDSO_DATA,
+	IMG_STACK, IMG_NR_PARTS,
 };
+
+/*
+ * A path of user code, as the accesses it makes: fetch `n` lines of
+ * code, read or write one word, or (in the kernel, on the program's
+ * behalf) put_user one word. gos_run_path runs steps in order at the
+ * current privilege level; `val` is what writes store.
+ */
+enum gos_step_kind { STEP_FETCH, STEP_READ, STEP_WRITE, STEP_PUT_USER };
+struct gos_step {
+	uint8_t		kind;		/* enum gos_step_kind */
+	uint8_t		part;		/* enum gos_image_part */
+	uint16_t	n;		/* STEP_FETCH: lines */
+	uint32_t	off;		/* byte offset in the part (stack: from its top page) */
+};
+void gos_run_path(struct gos *os, const struct gos_step *steps, unsigned n, uint64_t val);
 
 /* ------------------------------------------------------------------ */
 /* Workloads                                                           */

@@ -1032,3 +1032,50 @@ Test(tlb, memo_exact_l1_only)
 
 	cr_assert_gt(check_memo_exact(&cfg, 42), 100000, "accesses compared");
 }
+
+/* ------------------------------------------------------------------ */
+/* A split TLB: the instruction side follows the data side's           */
+/* ------------------------------------------------------------------ */
+
+/* The instruction TLB is filled and looked up on its own, and every
+ * invalidation of the data TLB reaches it: INVLPG, a #PF, a CR3 load
+ * (non-global entries only), a VPID flush; context and mode too. */
+Test(tlb, peer_follows_every_invalidation)
+{
+	struct tlb_config icfg = { .l1 = { GEOM(4, 4, S4K | S2M, TC_REPL_LRU) } };
+	static struct tlb I;
+	enum tlb_where w;
+
+	up_plain();
+	cr_assert_eq(tlb_init(&I, &icfg), 0);
+	tlb_set_peer(&T, &I);
+	tlb_set_context(&T, 1, 0);
+	cr_assert_eq(I.ctx, T.ctx, "the peer takes the context");
+	cr_assert_not_null(tlb_fill(&I, &(struct tlb_fill){ .va = 0x1000, .hpa = 0x5000,
+		.level = LEVEL_4K, .rights = URWX, .dirty = true }));
+	cr_assert_not_null(tlb_fill(&I, &(struct tlb_fill){ .va = 0x2000, .hpa = 0x6000,
+		.level = LEVEL_4K, .rights = URWX, .dirty = true }));
+	cr_assert_not_null(tlb_fill(&I, &(struct tlb_fill){ .va = 0xffffffff81000000,
+		.hpa = 0x200000, .level = LEVEL_2M, .rights = RWX, .global = true }));
+	cr_assert_not_null(tlb_lookup(&I, 0x1000, IDX_UX, &w));
+	cr_assert_null(tlb_lookup(&T, 0x1000, IDX_UX, &w), "fills stay per TLB");
+	tlb_invlpg(&T, 0x1000);
+	cr_assert_null(tlb_lookup(&I, 0x1000, IDX_UX, &w), "INVLPG reaches the iTLB");
+	cr_assert_not_null(tlb_lookup(&I, 0x2000, IDX_UX, &w));
+	tlb_pf_invalidate(&T, 0x2000);
+	cr_assert_null(tlb_lookup(&I, 0x2000, IDX_UX, &w), "a #PF's invalidation reaches it");
+	cr_assert_not_null(tlb_fill(&I, &(struct tlb_fill){ .va = 0x3000, .hpa = 0x7000,
+		.level = LEVEL_4K, .rights = URWX, .dirty = true }));
+	tlb_flush_pcid(&T, 0, true);
+	cr_assert_null(tlb_lookup(&I, 0x3000, IDX_UX, &w), "a CR3 load drops non-global entries");
+	cr_assert_not_null(tlb_lookup(&I, 0xffffffff81000000, IDX_SX, &w),
+			   "and keeps the global kernel text");
+	tlb_set_mode(&T, true, true, false, false);
+	cr_assert(I.smep, "mode bits reach the peer");
+	tlb_flush_vpid(&T, 1);
+	cr_assert_null(tlb_lookup(&I, 0xffffffff81000000, IDX_SX, &w),
+		       "a VPID flush drops globals too");
+	tlb_set_peer(&T, NULL);
+	tlb_destroy(&I);
+	tlb_destroy(&T);
+}
