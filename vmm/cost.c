@@ -81,3 +81,19 @@ const char *const vmm_nested_step_names[VMM_NESTED_NR_STEPS] = {
 	[NSTEP_DEBUGCTL] = "DEBUGCTL read",
 	[NSTEP_HANDLER] = "exit handlers",
 };
+
+void vmm_exit_detail(struct vmm_exit_detail *d, unsigned reason, uint32_t key)
+{
+	unsigned i;
+
+	for (i = 0; i < VMM_EXIT_DETAILS; i++) {
+		if (d[i].reason == 0) {
+			d[i].reason = (uint8_t)reason;
+			d[i].key = key;
+		}
+		if (d[i].reason == reason && d[i].key == key) {
+			d[i].n++;
+			return;
+		}
+	}
+}

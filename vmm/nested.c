@@ -16,6 +16,67 @@
 #include "nested.h"
 #include "vmm.h"
 
+/* The fields of enum vmcs_field, by name (for the report). */
+static const struct { uint16_t field; const char *name; } vmcs_field_names[] = {
+	{ GUEST_CS_SELECTOR, "GUEST_CS_SELECTOR" },
+	{ GUEST_INTR_STATUS, "GUEST_INTR_STATUS" },
+	{ GUEST_PML_INDEX, "GUEST_PML_INDEX" },
+	{ HOST_FS_SELECTOR, "HOST_FS_SELECTOR" },
+	{ HOST_GS_SELECTOR, "HOST_GS_SELECTOR" },
+	{ MSR_BITMAP, "MSR_BITMAP" },
+	{ TSC_OFFSET, "TSC_OFFSET" },
+	{ EPT_POINTER, "EPT_POINTER" },
+	{ GUEST_PHYSICAL_ADDRESS, "GUEST_PHYSICAL_ADDRESS" },
+	{ GUEST_PHYSICAL_ADDRESS_HIGH, "GUEST_PHYSICAL_ADDRESS_HIGH" },
+	{ GUEST_IA32_DEBUGCTL, "GUEST_IA32_DEBUGCTL" },
+	{ GUEST_BNDCFGS, "GUEST_BNDCFGS" },
+	{ PIN_BASED_VM_EXEC_CONTROL, "PIN_BASED_VM_EXEC_CONTROL" },
+	{ CPU_BASED_VM_EXEC_CONTROL, "CPU_BASED_VM_EXEC_CONTROL" },
+	{ EXCEPTION_BITMAP, "EXCEPTION_BITMAP" },
+	{ VM_ENTRY_INTR_INFO_FIELD, "VM_ENTRY_INTR_INFO_FIELD" },
+	{ VM_ENTRY_EXCEPTION_ERROR_CODE, "VM_ENTRY_EXCEPTION_ERROR_CODE" },
+	{ VM_ENTRY_INSTRUCTION_LEN, "VM_ENTRY_INSTRUCTION_LEN" },
+	{ TPR_THRESHOLD, "TPR_THRESHOLD" },
+	{ SECONDARY_VM_EXEC_CONTROL, "SECONDARY_VM_EXEC_CONTROL" },
+	{ VM_INSTRUCTION_ERROR, "VM_INSTRUCTION_ERROR" },
+	{ VM_EXIT_REASON, "VM_EXIT_REASON" },
+	{ VM_EXIT_INTR_INFO, "VM_EXIT_INTR_INFO" },
+	{ VM_EXIT_INTR_ERROR_CODE, "VM_EXIT_INTR_ERROR_CODE" },
+	{ IDT_VECTORING_INFO_FIELD, "IDT_VECTORING_INFO_FIELD" },
+	{ IDT_VECTORING_ERROR_CODE, "IDT_VECTORING_ERROR_CODE" },
+	{ VM_EXIT_INSTRUCTION_LEN, "VM_EXIT_INSTRUCTION_LEN" },
+	{ GUEST_CS_LIMIT, "GUEST_CS_LIMIT" },
+	{ GUEST_CS_AR_BYTES, "GUEST_CS_AR_BYTES" },
+	{ GUEST_SS_AR_BYTES, "GUEST_SS_AR_BYTES" },
+	{ GUEST_INTERRUPTIBILITY_INFO, "GUEST_INTERRUPTIBILITY_INFO" },
+	{ VMX_PREEMPTION_TIMER_VALUE, "VMX_PREEMPTION_TIMER_VALUE" },
+	{ CR0_GUEST_HOST_MASK, "CR0_GUEST_HOST_MASK" },
+	{ CR0_READ_SHADOW, "CR0_READ_SHADOW" },
+	{ CR4_READ_SHADOW, "CR4_READ_SHADOW" },
+	{ EXIT_QUALIFICATION, "EXIT_QUALIFICATION" },
+	{ GUEST_LINEAR_ADDRESS, "GUEST_LINEAR_ADDRESS" },
+	{ GUEST_CR0, "GUEST_CR0" },
+	{ GUEST_CR3, "GUEST_CR3" },
+	{ GUEST_CR4, "GUEST_CR4" },
+	{ GUEST_ES_BASE, "GUEST_ES_BASE" },
+	{ GUEST_CS_BASE, "GUEST_CS_BASE" },
+	{ GUEST_RSP, "GUEST_RSP" },
+	{ GUEST_RIP, "GUEST_RIP" },
+	{ GUEST_RFLAGS, "GUEST_RFLAGS" },
+	{ HOST_FS_BASE, "HOST_FS_BASE" },
+	{ HOST_GS_BASE, "HOST_GS_BASE" },
+};
+
+const char *vmm_vmcs_field_name(uint32_t field)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(vmcs_field_names); i++)
+		if (vmcs_field_names[i].field == field)
+			return vmcs_field_names[i].name;
+	return NULL;
+}
+
 static bool bit_test(const uint8_t *bm, unsigned i)
 {
 	return (bm[i >> 3] >> (i & 7)) & 1;
@@ -225,6 +286,7 @@ uint64_t nested_vmread(struct vcpu *cpu, uint16_t field)
 		return n->shadow[i];
 	}
 	/* handle_vmread: decode, read vmcs12, write the operand */
+	vmm_exit_detail(cpu->st.detail, EXIT_REASON_VMREAD, field);
 	vcpu_exit_charge(cpu, EXIT_REASON_VMREAD,
 			 l0_handles(cpu, EXIT_REASON_VMREAD, &none),
 			 cpu->mmu.costs->exit_roundtrip);
@@ -248,6 +310,7 @@ void nested_vmwrite(struct vcpu *cpu, uint16_t field, uint64_t val)
 	n->vmcs12[i] = val;
 	if (!is_shadow_rw(n, field))
 		n->dirty = true;
+	vmm_exit_detail(cpu->st.detail, EXIT_REASON_VMWRITE, field);
 	vcpu_exit_charge(cpu, EXIT_REASON_VMWRITE,
 			 l0_handles(cpu, EXIT_REASON_VMWRITE, &none),
 			 cpu->mmu.costs->exit_roundtrip);

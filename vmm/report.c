@@ -406,6 +406,45 @@ static double pct(double part, double whole)
 	return whole > 0 ? 100.0 * part / whole : 0.0;
 }
 
+/* Which fields the VMREAD/VMWRITE exits were of, and which MSRs the
+ * MSR exits: "VMREAD exits by field: GUEST_PML_INDEX 50.0%, ...". */
+static void report_details(FILE *f, const struct vcpu_stats *s)
+{
+	static const unsigned reasons[] = { EXIT_REASON_VMREAD, EXIT_REASON_VMWRITE,
+					    EXIT_REASON_MSR_READ, EXIT_REASON_MSR_WRITE };
+	size_t k;
+	unsigned i;
+
+	for (k = 0; k < ARRAY_SIZE(reasons); k++) {
+		unsigned r = reasons[k];
+		bool msr = r == EXIT_REASON_MSR_READ || r == EXIT_REASON_MSR_WRITE;
+		bool any = false;
+
+		if (!s->exits[r])
+			continue;
+		for (i = 0; i < VMM_EXIT_DETAILS; i++) {
+			const struct vmm_exit_detail *d = &s->detail[i];
+			const char *name;
+
+			if (d->reason != r)
+				continue;
+			name = msr ? vmm_msr_name(d->key) : vmm_vmcs_field_name(d->key);
+			if (!any)
+				fprintf(f, "    %s exits by %s: ", vmm_exit_name(r), msr ? "MSR" : "field");
+			else
+				fprintf(f, ", ");
+			if (name)
+				fprintf(f, "%s", name);
+			else
+				fprintf(f, "%#x", d->key);
+			fprintf(f, " %.1f%%", pct((double)d->n, (double)s->exits[r]));
+			any = true;
+		}
+		if (any)
+			fputc('\n', f);
+	}
+}
+
 /*
  * The top VM-exits per second, by the level that was running when the
  * hardware exited to L0 ("L1 VMREAD 50451", "L2 CPUID 2083"), then, when
@@ -443,6 +482,7 @@ static void report_levels(FILE *f, const struct row *r)
 		fprintf(f, "    L%u %-20s %12.0f\n", top[i].level, name ? name : "?",
 			(double)top[i].n / secs);
 	}
+	report_details(f, s);
 	if (!sum_exits(s->level_exits[1]))
 		return;
 	fprintf(f, "  exits %.0f cycles: transitions %.0f, L0 %.0f; L1 handler %.0f cycles\n",

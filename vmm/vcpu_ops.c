@@ -27,6 +27,20 @@ static const uint32_t vcpu_msrs[VCPU_NR_MSRS] = {
 	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX,
 };
 
+static const char *const vcpu_msr_names[VCPU_NR_MSRS] = {
+	"IA32_TSC", "IA32_SYSENTER_CS", "IA32_DEBUGCTL", "IA32_TSC_DEADLINE",
+	"FS_BASE", "GS_BASE", "KERNEL_GS_BASE", "TSC_AUX",
+};
+
+static int msr_index(uint32_t msr);
+
+const char *vmm_msr_name(uint32_t msr)
+{
+	int i = msr_index(msr);
+
+	return i < 0 ? NULL : vcpu_msr_names[i];
+}
+
 static int msr_index(uint32_t msr)
 {
 	unsigned i;
@@ -173,6 +187,7 @@ uint64_t vcpu_rdmsr(struct vcpu *cpu, uint32_t msr)
 		vcpu_stop(cpu, "#GP: RDMSR of MSR %#x, which the modeled CPU does not have", msr);
 	if (vcpu_msr_exits(live_msr_bitmap(cpu), msr, false)) {
 		exit_info(cpu, msr, false, 0, 2);
+		vmm_exit_detail(cpu->st.detail, EXIT_REASON_MSR_READ, msr);
 		vcpu_exit(cpu, EXIT_REASON_MSR_READ, MMU_EXIT_PLAIN, &no_work);
 	} else {
 		core_insns(&cpu->core, 1);
@@ -190,6 +205,7 @@ void vcpu_wrmsr(struct vcpu *cpu, uint32_t msr, uint64_t val)
 		vcpu_stop(cpu, "#GP: WRMSR of MSR %#x, which the modeled CPU does not have", msr);
 	if (vcpu_msr_exits(live_msr_bitmap(cpu), msr, true)) {
 		exit_info(cpu, msr, true, val, 2);
+		vmm_exit_detail(cpu->st.detail, EXIT_REASON_MSR_WRITE, msr);
 		vcpu_exit(cpu, EXIT_REASON_MSR_WRITE, MMU_EXIT_PLAIN, &no_work);
 	} else {
 		core_insns(&cpu->core, 1);

@@ -139,6 +139,23 @@ int profile_list(char names[][PROFILE_NAME_MAX], int max);
 /* Statistics and the cost model                                       */
 /* ------------------------------------------------------------------ */
 
+/* The exits of one reason on one VMCS field (VMREAD, VMWRITE) or MSR
+ * (MSR_READ, MSR_WRITE): which ones exit, as the talk's profile showed. */
+#define VMM_EXIT_DETAILS	24
+struct vmm_exit_detail {
+	uint32_t	key;			/* field encoding or MSR index */
+	uint8_t		reason;			/* EXIT_REASON_*; 0: unused slot */
+	uint64_t	n;
+};
+
+/* vmm_exit_detail - count one exit of reason on key (the first
+ * VMM_EXIT_DETAILS pairs met are kept; later new ones are not). */
+void vmm_exit_detail(struct vmm_exit_detail *d, unsigned reason, uint32_t key);
+/* vmm_vmcs_field_name, vmm_msr_name - "GUEST_PML_INDEX", "IA32_DEBUGCTL";
+ * NULL for one the model does not name. */
+const char *vmm_vmcs_field_name(uint32_t field);
+const char *vmm_msr_name(uint32_t msr);
+
 struct vcpu_stats {
 	uint64_t	accesses;		/* guest data accesses with paging on */
 	uint64_t	stores;			/* of all data accesses, the stores */
@@ -197,6 +214,7 @@ struct vcpu_stats {
 	uint64_t	ifetches;		/* instruction lines fetched with paging on */
 	uint64_t	itlb_l2_hits;		/* fetches that missed the L1 iTLB, hit L2 */
 	uint64_t	itlb_misses;		/* fetches that missed every TLB level */
+	struct vmm_exit_detail detail[VMM_EXIT_DETAILS];	/* exits by field / MSR */
 };
 
 /*

@@ -126,6 +126,11 @@ Test(nested, stderr_has_the_by_level_table, .timeout = 60)
 	cr_assert_not_null(strstr(r.err, "L1 VMREAD"), "%s", r.err);
 	cr_assert_not_null(strstr(r.err, "L2 CPUID"), "%s", r.err);
 	cr_assert_not_null(strstr(r.err, "MSR bitmap merge"), "%s", r.err);
+	/* which fields and MSRs exited, as the talk's profile showed them */
+	cr_assert_not_null(strstr(r.err, "VMREAD exits by field: GUEST_PML_INDEX 50.0%, "
+				  "GUEST_INTR_STATUS 50.0%"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "MSR_READ exits by MSR: IA32_DEBUGCTL 100.0%"),
+			   "%s", r.err);
 	vmmrun_free(&r);
 }
 
