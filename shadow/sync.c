@@ -10,6 +10,8 @@
  *
  *   CR3 write   every unsync sp under the new root is synced and goes
  *               back to write-protected (KVM's mmu_sync_roots)
+ *   CR4 write   one that flushes the TLB (a PGE toggle): every unsync
+ *               sp under every cached root is synced (roots.c)
  *   INVLPG va   the one spte for va in an unsync sp is synced, under
  *               every cached root; the sp stays unsync (KVM's invlpg)
  *   #PF         a protection fault syncs it likewise, current root only
