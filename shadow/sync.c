@@ -155,14 +155,18 @@ void shadow_invalidate_addr(struct shadow *s, struct sp *root, gva_t va)
 enum mmu_result shadow_invlpg(struct mmu *m, struct mmu_fault *f)
 {
 	struct shadow *s = m->priv;
+	union sp_role role;
 	unsigned i;
 
 	shadow_intercepted(s, f, EXIT_REASON_INVLPG, f->va);
 	if (!(m->sregs.cr0 & CR0_PG) || shadow_ensure_root(s) < 0)
 		goto out;
-	/* Every cached root, as KVM's kvm_mmu_invlpg (KVM_MMU_ROOTS_ALL). */
+	/* Every cached root, as KVM's kvm_mmu_invlpg (KVM_MMU_ROOTS_ALL),
+	 * of the current paging mode (shadow_root_synced). */
+	role = shadow_root_role(s);
 	for (i = 0; i < s->nroots; i++)
-		shadow_invalidate_addr(s, s->roots[i], f->va);
+		if (s->roots[i]->role.word == role.word)
+			shadow_invalidate_addr(s, s->roots[i], f->va);
 out:
 	shadow_flush_if_needed(s);
 	shadow_handler_end(s);
