@@ -28,8 +28,9 @@
 #include "coh.h"
 #include "base.h"
 
-/* Steps per input at most: bounds an input's cost (about 1 ms a step
- * under ASan) far below fuzz.sh's -timeout=10. */
+/* Steps per input at most: bounds an input's cost (a step is well under
+ * a millisecond under ASan; an input, with its three VMs' set-up and the
+ * final compare of guest RAM, tens of ms) far below fuzz.sh's -timeout=10. */
 #define PT_STEPS	200u
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
