@@ -46,6 +46,13 @@ uint64_t ept_vmm_bytes(uint64_t guest_mem, unsigned host_level)
 	return pages * PAGE_SIZE;
 }
 
+hpa_t ept_p2m_lookup(const struct mmu *m, gpa_t gpa, bool *backed)
+{
+	const struct ept *e = m->priv;
+
+	return p2m_lookup(&e->p2m, gpa, backed);
+}
+
 uint64_t ept_eptp(const struct mmu *m)
 {
 	const struct ept *e = m->priv;
@@ -302,6 +309,7 @@ const struct mmu_ops ept_mmu_ops = {
 	.destroy = ept_destroy,
 	.fill = ept_fill,
 	.write_cr3 = NULL,
+	.write_cr4 = NULL,
 	.invlpg = NULL,
 	.phys = ept_phys,
 	.report = ept_report,

@@ -49,6 +49,14 @@ extern const struct mmu_ops ept_mmu_ops;
  */
 uint64_t ept_vmm_bytes(uint64_t guest_mem, unsigned host_level);
 
+/*
+ * ept_p2m_lookup - the hpa the VMM backs gpa with, and whether it is
+ * backed yet (*backed false: no EPT violation has backed it; the guest
+ * reads it as zeros). For tests and harnesses comparing guest memory
+ * across backends.
+ */
+hpa_t ept_p2m_lookup(const struct mmu *m, gpa_t gpa, bool *backed);
+
 /* ept_eptp - the EPTP of m's VM: root hpa | WB | (levels-1) << 3 | A/D. */
 uint64_t ept_eptp(const struct mmu *m);
 

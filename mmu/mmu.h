@@ -155,6 +155,10 @@ struct mmu_ops {
 	/* guest wrote CR3 (after the architectural TLB effects); may exit.
 	 * NULL: no interception. */
 	enum mmu_result	(*write_cr3)(struct mmu *m, struct mmu_fault *f);
+	/* guest wrote CR4 with paging on, changing a bit whose change
+	 * flushes the TLB (PGE, PAE, PSE, SMEP, LA57; PCIDE cleared), after
+	 * the TLB effects; may exit. NULL: no interception. */
+	enum mmu_result	(*write_cr4)(struct mmu *m, struct mmu_fault *f);
 	/* guest executed INVLPG va (after the TLB effects); NULL: none */
 	enum mmu_result	(*invlpg)(struct mmu *m, struct mmu_fault *f);
 	/* a guest-physical access with paging off: translate f->va as a gpa

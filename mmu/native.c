@@ -88,6 +88,7 @@ const struct mmu_ops native_mmu_ops = {
 	.destroy = native_destroy,
 	.fill = native_fill,
 	.write_cr3 = NULL,
+	.write_cr4 = NULL,
 	.invlpg = NULL,
 	.phys = native_phys,
 };

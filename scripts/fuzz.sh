@@ -4,9 +4,11 @@
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]   default 60 s each, every harness
 #   scripts/fuzz.sh --merge [SECONDS] ...    also fold new inputs into fuzz/corpus/
 # Harnesses: profile (the CPU profile parser), cli (the command line's
-# parsers). New inputs go to a scratch corpus (build-fuzz/corpus-NAME)
-# unless --merge; crashes to build-fuzz/artifacts/. Needs clang and
-# libclang-rt-dev: scripts/setup.sh --fuzz installs them.
+# parsers), pt (native, shadow and ept in lockstep under a guest that
+# mutates its page tables at random). New inputs go to a scratch corpus
+# (build-fuzz/corpus-NAME) unless --merge; crashes to
+# build-fuzz/artifacts/. Needs clang and libclang-rt-dev:
+# scripts/setup.sh --fuzz installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +17,7 @@ if [ "${1:-}" = "--merge" ]; then merge=1; shift; fi
 secs=${1:-60}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -eq 0 ] && harnesses=(profile cli)
+[ ${#harnesses[@]} -eq 0 ] && harnesses=(profile cli pt)
 
 if [ ! -d build-fuzz ]; then
 	CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false >/dev/null

@@ -125,3 +125,36 @@ enum mmu_result shadow_write_cr3(struct mmu *m, struct mmu_fault *f)
 	shadow_handler_end(s);
 	return MMU_EXIT;
 }
+
+/*
+ * A CR4 write that flushes the TLB (a CR4.PGE toggle: how a guest
+ * without PCID flushes its global entries) makes the guest expect every
+ * translation read again from its tables, unsync ones included: every
+ * unsync sp under every cached root is synced. Without EPT, KVM owns
+ * these CR4 bits (X86_CR4_TLBFLUSH_BITS, X86_CR4_PDPTR_BITS leave the
+ * guest-owned mask, vmx.c set_cr4_guest_host_mask), so the write exits,
+ * and the guest TLB flush it requests syncs the current and previous
+ * roots (kvm_mmu_sync_roots, kvm_mmu_sync_prev_roots).
+ *
+ * Only roots of the current paging mode (role) are synced, here and at
+ * INVLPG: an sp's gptes mean what its role says (EFER.NXE decides
+ * whether bit 63 is NX or reserved), and syncing it under another mode
+ * would grant what its guest entries refuse. A root of another mode
+ * has every unsync sp under it synced when it is loaded again
+ * (load_root's callers); KVM has no such roots: a change of EFER.NXE
+ * resets the MMU context, which frees them.
+ */
+enum mmu_result shadow_write_cr4(struct mmu *m, struct mmu_fault *f)
+{
+	struct shadow *s = m->priv;
+	union sp_role role = shadow_root_role(s);
+	unsigned i;
+
+	shadow_intercepted(s, f, EXIT_REASON_CR_ACCESS, 4);	/* MOV to CR4 from RAX */
+	for (i = 0; i < s->nroots; i++)
+		if (s->roots[i]->role.word == role.word)
+			sp_sync_children(s, s->roots[i]);
+	shadow_flush_if_needed(s);
+	shadow_handler_end(s);
+	return MMU_EXIT;
+}

@@ -165,6 +165,7 @@ const struct mmu_ops shadow_mmu_ops = {
 	.destroy = shadow_destroy,
 	.fill = shadow_fill_op,
 	.write_cr3 = shadow_write_cr3,
+	.write_cr4 = shadow_write_cr4,
 	.invlpg = shadow_invlpg,
 	.phys = shadow_phys,
 	.report = shadow_report,

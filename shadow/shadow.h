@@ -3,7 +3,7 @@
  * the modeled hardware walks as a native 1D walk, kept coherent with the
  * guest's own tables by write-protecting them (trace faults), filled
  * lazily (hidden faults), with guest faults forwarded (true faults) and
- * CR3 writes and INVLPG intercepted.
+ * CR3 writes, INVLPG and CR4 writes that flush the TLB intercepted.
  *
  * Glossary (besides base.h's)
  *   sp       - shadow page: one 4K shadow table and its bookkeeping
@@ -14,7 +14,8 @@
  *   rmap     - reverse map: guest frame -> the leaf sptes that map it
  *   tracked  - a guest frame some sp shadows: writes to it must be seen
  *   unsync   - a leaf-level sp whose guest table the guest may write
- *              freely; resynchronised at CR3 writes and INVLPG
+ *              freely; resynchronised at CR3 writes, INVLPG and
+ *              TLB-flushing CR4 writes
  *   root     - the top-level sp for one guest CR3
  */
 #ifndef MEMVIRT_SHADOW_H

@@ -322,6 +322,10 @@ void shadow_intercepted(struct shadow *s, struct mmu_fault *f, unsigned reason,
 /* The CR_ACCESS exit: load the new root (root cache), sync under it. */
 enum mmu_result shadow_write_cr3(struct mmu *m, struct mmu_fault *f);
 
+/* The CR_ACCESS exit of a CR4 write that flushes the TLB: sync every
+ * unsync sp under every cached root. */
+enum mmu_result shadow_write_cr4(struct mmu *m, struct mmu_fault *f);
+
 /* ---- sync.c ------------------------------------------------------ */
 
 /* shadow_try_unsync - let gfn's leaf sps go unsync so it may be mapped

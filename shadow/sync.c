@@ -10,6 +10,8 @@
  *
  *   CR3 write   every unsync sp under the new root is synced and goes
  *               back to write-protected (KVM's mmu_sync_roots)
+ *   CR4 write   one that flushes the TLB (a PGE toggle): every unsync
+ *               sp under every cached root is synced (roots.c)
  *   INVLPG va   the one spte for va in an unsync sp is synced, under
  *               every cached root; the sp stays unsync (KVM's invlpg)
  *   #PF         a protection fault syncs it likewise, current root only
@@ -153,14 +155,18 @@ void shadow_invalidate_addr(struct shadow *s, struct sp *root, gva_t va)
 enum mmu_result shadow_invlpg(struct mmu *m, struct mmu_fault *f)
 {
 	struct shadow *s = m->priv;
+	union sp_role role;
 	unsigned i;
 
 	shadow_intercepted(s, f, EXIT_REASON_INVLPG, f->va);
 	if (!(m->sregs.cr0 & CR0_PG) || shadow_ensure_root(s) < 0)
 		goto out;
-	/* Every cached root, as KVM's kvm_mmu_invlpg (KVM_MMU_ROOTS_ALL). */
+	/* Every cached root, as KVM's kvm_mmu_invlpg (KVM_MMU_ROOTS_ALL),
+	 * of the current paging mode (shadow_root_synced). */
+	role = shadow_root_role(s);
 	for (i = 0; i < s->nroots; i++)
-		shadow_invalidate_addr(s, s->roots[i], f->va);
+		if (s->roots[i]->role.word == role.word)
+			shadow_invalidate_addr(s, s->roots[i], f->va);
 out:
 	shadow_flush_if_needed(s);
 	shadow_handler_end(s);

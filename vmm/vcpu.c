@@ -574,15 +574,21 @@ void vcpu_write_cr4(struct vcpu *cpu, uint64_t val)
 	struct mmu *m = &cpu->mmu;
 	uint64_t old = m->sregs.cr4;
 	const uint64_t flushing = CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_LA57;
-
-	m->sregs.cr4 = val;
 	/* Changing PGE (and the other paging-structure bits), or clearing
 	 * PCIDE, invalidates everything, globals included. */
-	if (((old ^ val) & flushing) || ((old & CR4_PCIDE) && !(val & CR4_PCIDE)))
+	bool flush = ((old ^ val) & flushing) || ((old & CR4_PCIDE) && !(val & CR4_PCIDE));
+
+	m->sregs.cr4 = val;
+	if (flush)
 		tlb_flush_vpid(&m->tlb, TC_CTX_VPID(m->tlb.ctx));
 	if (!(val & CR4_PCIDE))
 		tlb_set_context(&m->tlb, TC_CTX_VPID(m->tlb.ctx), 0);
 	mmu_derive_mode(m);
+	/* A flushing write with paging on is the backend's to see (shadow
+	 * paging must drop what the guest now expects re-read). Writes with
+	 * paging off, the boot's, are not intercepted. */
+	if (flush && (m->sregs.cr0 & CR0_PG))
+		intercept(cpu, m->ops->write_cr4, 0);
 }
 
 void vcpu_write_efer(struct vcpu *cpu, uint64_t val)

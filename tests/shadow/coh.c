@@ -1,5 +1,6 @@
 /*
- * coh.c - the shadow coherence checker (see coh.h).
+ * coh.c - the coherence checker (see coh.h): native, shadow and
+ * optionally ept VMs in lockstep under one guest OS.
  *
  * Guest-physical layout (16 MiB of RAM):
  *
@@ -27,6 +28,14 @@
  * leaves may be global). After every step, translations are compared
  * through the backends' fill (a TLB miss walk) against an oracle walk of
  * the guest tables that sets nothing.
+ *
+ * A wild guest (cfg.wild, the fuzz harness) points its gptes anywhere
+ * and stores to any frame, so a frame may be a table at several levels
+ * at once and data too. Its invalidation is worked out from the walks
+ * themselves: before and after a change, every sample gva of the
+ * current address space whose walk reads the changed entry (at any
+ * level) is INVLPGed, or the whole TLB is flushed, as the input picks;
+ * never less than the architecture requires.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +45,7 @@
 #include <inttypes.h>
 
 #include "coh.h"
+#include "ept.h"
 #include "shadow.h"
 #include "vmm.h"
 
@@ -51,6 +61,11 @@
 #define DATA_BASE	(4 * MiB)
 #define DATA_N		64u
 #define SAMPLES		12u
+#define MAXPHY		39u	/* the skylake profile's MAXPHYADDR */
+#define N_SIDES		3u
+/* Sample page gvas: one per combination of the index sets. */
+#define N_PAGES		(ARRAY_SIZE(set4) * ARRAY_SIZE(set3) * ARRAY_SIZE(set2) * \
+			 ARRAY_SIZE(set1))
 
 /* Pool frames by level: 0..2 PML4, 3..5 PDPT, 6..9 PD, 10..15 PT. */
 static unsigned pool_level(unsigned k)
@@ -78,7 +93,8 @@ static int pool_of(gpa_t gpa)
 	return -1;
 }
 
-static unsigned pool_pick(uint64_t *rng, unsigned level);
+struct coh;
+static unsigned pool_pick(struct coh *c, unsigned level);
 
 static const unsigned set4[] = { 0, 1 };
 static const unsigned set3[] = { 0, 2 };
@@ -90,9 +106,14 @@ static const unsigned nsets[5] = { 0, ARRAY_SIZE(set1), ARRAY_SIZE(set2),
 static const gpa_t large_regions[] = { 4 * MiB, 6 * MiB, 8 * MiB, 10 * MiB, 12 * MiB,
 				      14 * MiB };
 
+enum side_kind { SIDE_NATIVE, SIDE_SHADOW, SIDE_EPT };
+
 struct side {
 	struct vm	vm;
-	bool		shadow;
+	enum side_kind	kind;
+	const char	*name;
+	hpa_t		ram_end;	/* guest RAM's backing: host [0, ram_end) */
+	uint64_t	params[MMU_MAX_PARAMS];
 	bool		pf;		/* the last access took a #PF */
 	gva_t		cr2;
 	uint32_t	ec;
@@ -102,11 +123,14 @@ struct coh {
 	const struct coh_cfg	*cfg;
 	struct coh_result	*res;
 	struct profile		prof;
-	struct side		n, s;	/* native, shadow */
+	struct side		n, s, e;	/* native, shadow, ept */
+	struct side		*sd[N_SIDES];	/* the VMs in lockstep, native first */
+	unsigned		nsd;
 	uint64_t		rng;
+	size_t			pos;	/* next byte of cfg->input */
+	bool			eof;	/* cfg->input ran out */
 	unsigned		cur;	/* current address space */
 	unsigned		step;
-	uint64_t		params[8];
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -120,17 +144,50 @@ static uint64_t rnd(uint64_t *s)
 	return x * UINT64_C(0x2545f4914f6cdd1d);
 }
 
+/* The next n bytes of the input, little-endian; past its end, zeros. */
+static uint64_t in_bytes(struct coh *c, unsigned n)
+{
+	uint64_t v = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (c->pos >= c->cfg->input_len) {
+			c->eof = true;
+			break;
+		}
+		v |= (uint64_t)c->cfg->input[c->pos++] << (8 * i);
+	}
+	return v;
+}
+
+/* A 64-bit decision: from the seed's generator, or eight input bytes. */
+static uint64_t draw(struct coh *c)
+{
+	return c->cfg->input ? in_bytes(c, 8) : rnd(&c->rng);
+}
+
+/* A decision in [0, n). */
 static unsigned rn(struct coh *c, unsigned n)
+{
+	if (c->cfg->input)
+		return (unsigned)(in_bytes(c, n > 256 ? 2 : 1) % n);
+	return (unsigned)(rnd(&c->rng) % n);
+}
+
+/* A decision of the checks (which gvas to compare, how): always from
+ * the generator, so that the input goes to what the guest does. With a
+ * seed, rn() and rn_chk() draw from the same stream. */
+static unsigned rn_chk(struct coh *c, unsigned n)
 {
 	return (unsigned)(rnd(&c->rng) % n);
 }
 
-static unsigned pool_pick(uint64_t *rng, unsigned level)
+static unsigned pool_pick(struct coh *c, unsigned level)
 {
 	static const unsigned first[5] = { 0, 10, 6, 3, 0 };
 	static const unsigned count[5] = { 0, 6, 4, 3, 3 };
 
-	return first[level] + (unsigned)(rnd(rng) % count[level]);
+	return first[level] + rn(c, count[level]);
 }
 
 static void mismatch(struct coh *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -152,17 +209,34 @@ static void mismatch(struct coh *c, const char *fmt, ...)
 /* Guest memory as each VMM sees it                                    */
 /* ------------------------------------------------------------------ */
 
-/* Host pointer to gpa on a side, or NULL (shadow: not backed yet). */
+/* The hpa backing gpa (inside guest RAM) on a side; *backed false when
+ * the VMM has not backed it yet (it reads as zeros). */
+static hpa_t side_hpa(struct side *sd, gpa_t gpa, bool *backed)
+{
+	const struct mmu *m = &sd->vm.cpu.mmu;
+
+	*backed = true;
+	switch (sd->kind) {
+	case SIDE_SHADOW:
+		return shadow_p2m_lookup(m, gpa, backed);
+	case SIDE_EPT:
+		return ept_p2m_lookup(m, gpa, backed);
+	case SIDE_NATIVE:
+		break;
+	}
+	return gpa;
+}
+
+/* Host pointer to gpa on a side, or NULL (shadow, ept: not backed yet). */
 static uint8_t *gptr(struct side *sd, gpa_t gpa)
 {
-	struct mmu *m = &sd->vm.cpu.mmu;
-	bool backed = true;
+	bool backed;
 	hpa_t hpa;
 
 	if (gpa >= GUEST_MEM)
 		return NULL;
-	hpa = sd->shadow ? shadow_p2m_lookup(m, gpa, &backed) : gpa;
-	return backed ? m->hmem.base + hpa : NULL;
+	hpa = side_hpa(sd, gpa, &backed);
+	return backed ? sd->vm.cpu.mmu.hmem.base + hpa : NULL;
 }
 
 static uint64_t gread(struct side *sd, gpa_t gpa)
@@ -252,7 +326,7 @@ static void gpte_store(struct coh *c, struct side *sd, gpa_t gpa, uint64_t v)
 
 	if (!gacc(sd, paging ? DMAP + gpa : gpa, true, &v, 0))
 		mismatch(c, "%s: kernel store to gpte %#" PRIx64 " failed: %s",
-			 sd->shadow ? "shadow" : "native", gpa, sd->vm.cpu.stop_msg);
+			 sd->name, gpa, sd->vm.cpu.stop_msg);
 }
 
 /* A random entry for a table of `level`. */
@@ -262,7 +336,7 @@ static uint64_t gen_gpte(struct coh *c, unsigned level)
 	uint64_t v, f = PTE_P;
 
 	if (r < 18)
-		return r < 12 ? 0 : (rnd(&c->rng) & ~PTE_P);
+		return r < 12 ? 0 : (draw(c) & ~PTE_P);
 	if (rn(c, 4))
 		f |= PTE_W;
 	if (rn(c, 4))
@@ -287,7 +361,7 @@ static uint64_t gen_gpte(struct coh *c, unsigned level)
 		if (rn(c, 10) == 0)
 			f |= PTE_G;
 	} else {
-		v = pool_gpa(pool_pick(&c->rng, level - 1));
+		v = pool_gpa(pool_pick(c, level - 1));
 		f &= ~PTE_D;
 	}
 	if (r < 21)
@@ -346,27 +420,40 @@ static void reaching(struct coh *c, gpa_t t, unsigned level, unsigned idx,
 
 static void do_invlpg(struct coh *c, gva_t va)
 {
-	vcpu_invlpg(&c->n.vm.cpu, va);
-	vcpu_invlpg(&c->s.vm.cpu, va);
+	unsigned i;
+
+	for (i = 0; i < c->nsd; i++)
+		vcpu_invlpg(&c->sd[i]->vm.cpu, va);
 }
 
 static void global_flush(struct coh *c)
 {
-	struct side *sd[2] = { &c->n, &c->s };
 	unsigned i;
 
-	for (i = 0; i < 2; i++) {
-		uint64_t cr4 = sd[i]->vm.cpu.mmu.sregs.cr4;
+	for (i = 0; i < c->nsd; i++) {
+		struct vcpu *cpu = &c->sd[i]->vm.cpu;
+		uint64_t cr4 = cpu->mmu.sregs.cr4;
 
-		vcpu_write_cr4(&sd[i]->vm.cpu, cr4 & ~CR4_PGE);
-		vcpu_write_cr4(&sd[i]->vm.cpu, cr4);
+		vcpu_write_cr4(cpu, cr4 & ~CR4_PGE);
+		vcpu_write_cr4(cpu, cr4);
 	}
 }
 
 static void reload_cr3(struct coh *c)
 {
-	vcpu_write_cr3(&c->n.vm.cpu, pool_gpa(c->cur));
-	vcpu_write_cr3(&c->s.vm.cpu, pool_gpa(c->cur));
+	unsigned i;
+
+	for (i = 0; i < c->nsd; i++)
+		vcpu_write_cr3(&c->sd[i]->vm.cpu, pool_gpa(c->cur));
+}
+
+/* The kernel stores gpte v at gpa on every VM. */
+static void store_all(struct coh *c, gpa_t gpa, uint64_t v)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nsd; i++)
+		gpte_store(c, c->sd[i], gpa, v);
 }
 
 /* What the architecture requires after entry idx of table t (level)
@@ -407,12 +494,12 @@ int coh_fill(struct mmu *m, uint64_t va, unsigned acc, struct mmu_fault *f)
 
 static void check_one(struct coh *c, struct side *sd, gva_t va, unsigned acc)
 {
-	const char *who = sd->shadow ? "shadow" : "native";
+	const char *who = sd->name;
 	struct walk_req o;
 	enum walk_result want = oracle(sd, va, acc, &o);
 	struct mmu_fault f;
 	enum mmu_result got = (enum mmu_result)coh_fill(&sd->vm.cpu.mmu, va, acc, &f);
-	gpa_t page = o.pa & ~(LEVEL_SIZE(o.level) - 1);
+	gpa_t page;
 	hpa_t expect, hpa;
 	bool backed = true;
 
@@ -424,9 +511,11 @@ static void check_one(struct coh *c, struct side *sd, gva_t va, unsigned acc)
 				 o.error_code, (int)got, f.error_code, f.hpa);
 		return;
 	}
-	if (page + LEVEL_SIZE(o.level) > GUEST_MEM) {
+	if (o.pa >= GUEST_MEM) {
 		if (got != MMU_OK || !f.unbacked)
-			mismatch(c, "%s va %#" PRIx64 ": page beyond RAM not unbacked", who, va);
+			mismatch(c, "%s va %#" PRIx64 ": gpa %#" PRIx64 " beyond RAM not "
+				 "unbacked (result %d, hpa %#" PRIx64 ")", who, va, o.pa,
+				 (int)got, f.hpa);
 		return;
 	}
 	if (got != MMU_OK || f.unbacked) {
@@ -435,9 +524,24 @@ static void check_one(struct coh *c, struct side *sd, gva_t va, unsigned acc)
 			 f.error_code);
 		return;
 	}
-	expect = sd->shadow ? shadow_p2m_lookup(&sd->vm.cpu.mmu, o.pa, &backed) : o.pa;
+	/* Guest data lies in guest RAM's backing, never in the VMM's region
+	 * nor outside host memory. */
+	if (!hmem_ptr(&sd->vm.cpu.mmu.hmem, f.hpa, LEVEL_SIZE(f.level)) ||
+	    f.hpa + LEVEL_SIZE(f.level) > sd->ram_end) {
+		mismatch(c, "%s va %#" PRIx64 ": page hpa %#" PRIx64 " (level %u) outside "
+			 "guest RAM's backing [0, %#" PRIx64 ")", who, va, f.hpa, f.level,
+			 sd->ram_end);
+		return;
+	}
+	expect = side_hpa(sd, o.pa, &backed);
 	hpa = f.hpa + (va & (LEVEL_SIZE(f.level) - 1));
-	if (!backed || hpa != expect || f.level > o.level)
+	/* The whole TLB page is guest RAM, backed contiguously (a guest
+	 * page partly beyond RAM is cached in pieces inside it). */
+	page = o.pa & ~(LEVEL_SIZE(f.level) - 1);
+	if (!backed || hpa != expect || f.level > o.level ||
+	    page + LEVEL_SIZE(f.level) > GUEST_MEM ||
+	    side_hpa(sd, page + LEVEL_SIZE(f.level) - 1, &backed) !=
+	    f.hpa + LEVEL_SIZE(f.level) - 1 || !backed)
 		mismatch(c, "%s va %#" PRIx64 " acc %#x: STALE translation: hpa %#" PRIx64
 			 " (level %u), guest walk + p2m says %#" PRIx64 " (gpa %#" PRIx64
 			 ", level %u)", who, va, acc, hpa, f.level, expect, o.pa, o.level);
@@ -449,45 +553,65 @@ static void check_one(struct coh *c, struct side *sd, gva_t va, unsigned acc)
 			 f.global, o.leaf);
 }
 
-static gva_t sample_gva(struct coh *c)
+/* A sample gva, its indices and offset chosen by pick (rn or rn_chk). */
+static gva_t sample_gva_by(struct coh *c, unsigned (*pick)(struct coh *, unsigned))
 {
 	static const unsigned offs[] = { 0, 8, 16, 24, 56, 4088 };
+	gva_t va = (gva_t)set4[pick(c, nsets[4])] << 39;
 
-	return ((gva_t)set4[rn(c, nsets[4])] << 39) | ((gva_t)set3[rn(c, nsets[3])] << 30) |
-	       ((gva_t)set2[rn(c, nsets[2])] << 21) | ((gva_t)set1[rn(c, nsets[1])] << 12) |
-	       offs[rn(c, ARRAY_SIZE(offs))];
+	va |= (gva_t)set3[pick(c, nsets[3])] << 30;
+	va |= (gva_t)set2[pick(c, nsets[2])] << 21;
+	va |= (gva_t)set1[pick(c, nsets[1])] << 12;
+	return va | offs[pick(c, ARRAY_SIZE(offs))];
+}
+
+static gva_t sample_gva(struct coh *c)
+{
+	return sample_gva_by(c, rn);
+}
+
+static void check_va_acc(struct coh *c, gva_t va, unsigned acc)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nsd; i++)
+		check_one(c, c->sd[i], va, acc);
 }
 
 static void check_va(struct coh *c, gva_t va)
 {
 	static const unsigned accs[] = { ACC_READ | ACC_USER, ACC_READ,
 					 ACC_FETCH | ACC_USER, ACC_FETCH };
-	unsigned a = accs[rn(c, ARRAY_SIZE(accs))];
 
-	check_one(c, &c->n, va, a);
-	check_one(c, &c->s, va, a);
+	check_va_acc(c, va, accs[rn_chk(c, ARRAY_SIZE(accs))]);
 }
 
-/* Guest memory of both sides, page by page, [gpa, gpa + len). */
+/* Guest memory of every VM against the native one's, page by page,
+ * [gpa, gpa + len). */
 static void check_mem(struct coh *c, gpa_t gpa, uint64_t len)
 {
 	static const uint8_t zero[PAGE_SIZE];
 	gpa_t p;
+	unsigned k;
 
-	for (p = gpa; p < gpa + len; p += PAGE_SIZE) {
-		const uint8_t *a = gptr(&c->n, p), *b = gptr(&c->s, p);
-		unsigned i;
+	for (k = 1; k < c->nsd; k++) {
+		struct side *sd = c->sd[k];
 
-		if (!b)
-			b = zero;
-		if (memcmp(a, b, PAGE_SIZE) == 0)
-			continue;
-		for (i = 0; i < PAGE_SIZE && a[i] == b[i]; i++)
-			;
-		mismatch(c, "guest memory differs at gpa %#" PRIx64 ": native %#" PRIx64
-			 ", shadow %#" PRIx64 " (A/D or lost store)", p + (i & ~7u),
-			 gread(&c->n, p + (i & ~7u)), gread(&c->s, p + (i & ~7u)));
-		return;
+		for (p = gpa; p < gpa + len; p += PAGE_SIZE) {
+			const uint8_t *a = gptr(&c->n, p), *b = gptr(sd, p);
+			unsigned i;
+
+			if (!b)
+				b = zero;
+			if (memcmp(a, b, PAGE_SIZE) == 0)
+				continue;
+			for (i = 0; i < PAGE_SIZE && a[i] == b[i]; i++)
+				;
+			mismatch(c, "guest memory differs at gpa %#" PRIx64 ": native %#"
+				 PRIx64 ", %s %#" PRIx64 " (A/D or lost store)", p + (i & ~7u),
+				 gread(&c->n, p + (i & ~7u)), sd->name, gread(sd, p + (i & ~7u)));
+			return;
+		}
 	}
 }
 
@@ -496,17 +620,313 @@ static void checks(struct coh *c)
 	unsigned i;
 
 	for (i = 0; i < SAMPLES; i++)
-		check_va(c, sample_gva(c));
+		check_va(c, sample_gva_by(c, rn_chk));
 	for (i = 0; i < 2; i++)
-		check_va(c, DMAP + pool_gpa(rn(c, POOL_N)));
+		check_va(c, DMAP + pool_gpa(rn_chk(c, POOL_N)));
 	check_mem(c, K_PDPT, 2 * PAGE_SIZE);
 	for (i = 0; i < POOL_N; i++)
 		check_mem(c, pool_gpa(i), PAGE_SIZE);
+	if (c->cfg->wild)	/* data frames may be tables too */
+		check_mem(c, DATA_BASE, DATA_N * PAGE_SIZE);
 	if (c->cfg->audit_every && c->step % c->cfg->audit_every == 0) {
 		char msg[256];
 
 		if (shadow_audit(&c->s.vm.cpu.mmu, msg, sizeof(msg)))
 			mismatch(c, "shadow_audit: %s", msg);
+	}
+}
+
+/*
+ * One guest access on every VM, then the same outcome required of all:
+ * #PF or not, the error code and CR2, the value loaded.
+ */
+static void access_all(struct coh *c, gva_t va, bool write, uint64_t v, uint8_t cpl,
+		       bool ok[N_SIDES], uint64_t val[N_SIDES])
+{
+	struct side *n = &c->n;
+	unsigned i;
+
+	for (i = 0; i < c->nsd; i++) {
+		val[i] = v;
+		ok[i] = gacc(c->sd[i], va, write, &val[i], cpl);
+	}
+	if (!ok[0] && n->pf)
+		c->res->faults++;
+	for (i = 1; i < c->nsd; i++) {
+		struct side *sd = c->sd[i];
+
+		if (ok[0] != ok[i] || (!ok[0] && (!n->pf || !sd->pf || n->ec != sd->ec ||
+						   n->cr2 != sd->cr2)))
+			mismatch(c, "%s at %#" PRIx64 " cpl %u: native %s (ec %#x), %s %s "
+				 "(ec %#x) %s", write ? "store" : "load", va, cpl,
+				 ok[0] ? "ok" : n->pf ? "#PF" : n->vm.cpu.stop_msg, n->ec,
+				 sd->name, ok[i] ? "ok" : "#PF", sd->ec,
+				 sd->pf || ok[i] ? "" : sd->vm.cpu.stop_msg);
+		else if (ok[0] && !write && val[0] != val[i])
+			mismatch(c, "load at %#" PRIx64 ": native %#" PRIx64 ", %s %#" PRIx64,
+				 va, val[0], sd->name, val[i]);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The wild guest (cfg.wild)                                           */
+/* ------------------------------------------------------------------ */
+
+/* Sample page gva i, i < N_PAGES: the index sets' product. */
+static gva_t page_gva(unsigned i)
+{
+	unsigned e = i % nsets[1], d = (i / nsets[1]) % nsets[2];
+	unsigned b = (i / (nsets[1] * nsets[2])) % nsets[3];
+	unsigned a = i / (nsets[1] * nsets[2] * nsets[3]);
+
+	return ((gva_t)set4[a] << 39) | ((gva_t)set3[b] << 30) | ((gva_t)set2[d] << 21) |
+	       ((gva_t)set1[e] << 12);
+}
+
+/* Mark the sample gvas of the current address space whose walk reads
+ * the entry at gpa, at any level; *global: one of them translates
+ * through a global leaf (a CR3 write would not flush it). */
+static void mark_readers(struct coh *c, gpa_t gpa, bool mark[N_PAGES], bool *global)
+{
+	unsigned i, l;
+
+	for (i = 0; i < N_PAGES; i++) {
+		gva_t va = page_gva(i);
+		struct walk_req r;
+		enum walk_result w = oracle(&c->n, va, ACC_READ, &r);
+
+		for (l = c->n.vm.cpu.mmu.mode.levels; l >= r.level && l >= LEVEL_4K; l--) {
+			if (r.table[l] + 8 * (gpa_t)WALK_INDEX(va, l) != gpa)
+				continue;
+			mark[i] = true;
+			if (w == WALK_OK && (r.leaf & PTE_G))
+				*global = true;
+		}
+	}
+}
+
+/*
+ * After the entry at gpa changed (mark: the readers before, from
+ * mark_readers): what the guest must do for every gva that read it
+ * before or reads it now, in one of the ways the architecture allows;
+ * then each of those gvas is checked on every VM at once (before a
+ * later CR3 write can hide a VMM that did not see the change).
+ */
+static void check_va(struct coh *c, gva_t va);
+
+static void wild_invalidate(struct coh *c, gpa_t gpa, bool mark[N_PAGES], bool global)
+{
+	unsigned how = rn(c, 8), i;
+
+	mark_readers(c, gpa, mark, &global);
+	if (how == 6) {
+		global_flush(c);		/* CR4.PGE toggle: everything */
+	} else if (how == 5 && !global) {
+		reload_cr3(c);			/* no global entry involved */
+	} else {
+		for (i = 0; i < N_PAGES; i++)
+			if (mark[i])
+				do_invlpg(c, page_gva(i));
+		if (how == 7)
+			global_flush(c);
+	}
+	for (i = 0; i < N_PAGES; i++)
+		if (mark[i])
+			check_va(c, page_gva(i) | 8 * rn_chk(c, 512));
+}
+
+/* Where a hostile gpte for a table used at `level` points (page-aligned;
+ * leaf: a 4K leaf or PS set): half the time where a sane one would. */
+static gpa_t wild_target(struct coh *c, unsigned level, bool leaf)
+{
+	unsigned r = rn(c, 16);
+
+	if (r < 8) {
+		if (level == LEVEL_4K)
+			return DATA_BASE + (gpa_t)rn(c, DATA_N) * PAGE_SIZE;
+		if (!leaf)
+			return pool_gpa(pool_pick(c, level - 1));
+		return level == LEVEL_2M ? large_regions[rn(c, ARRAY_SIZE(large_regions))] : 0;
+	}
+	switch (r) {
+	case 8: case 9:
+		/* any table: itself, an ancestor, a sibling (recursive slots) */
+		return pool_gpa(rn(c, POOL_N));
+	case 10:
+		return DATA_BASE + (gpa_t)rn(c, DATA_N) * PAGE_SIZE;
+	case 11:
+		return K_PDPT + (gpa_t)rn(c, 2) * PAGE_SIZE;	/* the kernel's tables */
+	case 12:
+		return GUEST_MEM - (gpa_t)(1 + rn(c, 2)) * PAGE_SIZE;	/* RAM's last pages */
+	case 13:	/* beyond RAM: where shadow and ept keep their tables */
+		return GUEST_MEM + (gpa_t)rn(c, (unsigned)(VMM_MEM / PAGE_SIZE) + 1) * PAGE_SIZE;
+	case 14:
+		if (rn(c, 2))	/* just below MAXPHYADDR */
+			return (UINT64_C(1) << MAXPHY) - (gpa_t)(1 + rn(c, 4)) * LEVEL_SIZE(LEVEL_2M);
+		return (gpa_t)rn(c, 16) * LEVEL_SIZE(LEVEL_2M);	/* 0..32M, 2M-aligned */
+	default:
+		return draw(c) & PTE_ADDR_MASK & ((UINT64_C(1) << MAXPHY) - 1);
+	}
+}
+
+/*
+ * A hostile entry for a table used at `level`: any flags, PS at any
+ * level (reserved in a PML4E, PAT in a PTE), reserved bits of every
+ * kind, a target from wild_target (a large leaf's mostly aligned).
+ */
+static uint64_t gen_gpte_wild(struct coh *c, unsigned level)
+{
+	unsigned r = rn(c, 16), b, b2;
+	uint64_t v;
+
+	if (r == 0)
+		return 0;
+	if (r == 1)
+		return draw(c);			/* anything at all */
+	b = rn(c, 256);
+	b2 = rn(c, 256);
+	v = PTE_P;
+	if (b & 3)
+		v |= PTE_W;
+	if (b & 12)
+		v |= PTE_U;
+	if (b & 16)
+		v |= PTE_A;
+	if (b & 32)
+		v |= PTE_D;
+	if (b & 64)
+		v |= PTE_G;
+	if (b & 128)
+		v |= PTE_PWT | PTE_PCD;
+	if ((b2 & 3) == 0)
+		v |= PTE_NX;
+	if ((level == LEVEL_2M || level == LEVEL_1G) ? (b2 & 4) != 0 : (b2 & 12) == 0)
+		v |= PTE_PS;
+	if (b2 & 16)
+		v |= (uint64_t)rn(c, 8) << 9;	/* bits 11:9 are the OS's */
+	if ((b2 & 0xe0) == 0) {			/* one reserved (or ignored) bit */
+		switch (rn(c, 4)) {
+		case 0:	v |= UINT64_C(1) << (MAXPHY + rn(c, 52 - MAXPHY)); break;
+		case 1:	v |= UINT64_C(1) << (13 + rn(c, 8)); break;	/* 2M leaf 20:13 */
+		case 2:	v |= UINT64_C(1) << (13 + rn(c, 17)); break;	/* 1G leaf 29:13 */
+		default: v |= UINT64_C(1) << (52 + rn(c, 11)); break;	/* ignored 62:52 */
+		}
+	}
+	{
+		gpa_t t = wild_target(c, level, level == LEVEL_4K || (v & PTE_PS));
+
+		if ((v & PTE_PS) && level > LEVEL_4K && rn(c, 8))
+			t &= ~(LEVEL_SIZE(level) - 1);
+		v |= t;
+	}
+	return v;
+}
+
+/* The kernel writes a hostile gpte: into a pool table (mostly) or a
+ * data frame, at an index some level's walks use. */
+static void step_gpte_wild(struct coh *c)
+{
+	unsigned k = rn(c, POOL_N), level = rn(c, 2) ? pool_level(k) : 1 + rn(c, 4);
+	unsigned idx = sets[level][rn(c, nsets[level])];
+	gpa_t frame = rn(c, 4) ? pool_gpa(k) : DATA_BASE + (gpa_t)rn(c, DATA_N) * PAGE_SIZE;
+	gpa_t gpa = frame + 8 * (gpa_t)idx;
+	uint64_t v = gen_gpte_wild(c, level);
+	bool mark[N_PAGES] = { false }, global = false;
+
+	mark_readers(c, gpa, mark, &global);
+	store_all(c, gpa, v);
+	wild_invalidate(c, gpa, mark, global);
+}
+
+/* A sample gva the current tables map onto a page table (an alias a
+ * store through which is a gpte write), or a plain sample gva. */
+static gva_t alias_gva(struct coh *c)
+{
+	static const unsigned idx[] = { 0, 1, 2, 3, 7, 511 };
+	gva_t found[N_PAGES];
+	unsigned i, n = 0;
+
+	for (i = 0; i < N_PAGES; i++) {
+		struct walk_req r;
+
+		if (oracle(&c->n, page_gva(i), ACC_READ, &r) == WALK_OK && pool_of(r.pa) >= 0)
+			found[n++] = page_gva(i);
+	}
+	if (n == 0)
+		return sample_gva(c);
+	return found[rn(c, n)] | 8 * idx[rn(c, ARRAY_SIZE(idx))];
+}
+
+/* An access at CPL 0 or 3 (a quarter through an alias of a table); a
+ * store goes anywhere the tables let it but the kernel's own tables,
+ * and may be a gpte. Checked on every VM right after. */
+static void step_access_wild(struct coh *c)
+{
+	gva_t va = (rn(c, 4) ? sample_gva(c) : alias_gva(c)) & ~(gva_t)7;
+	bool write = rn(c, 2) != 0, ok[N_SIDES], mark[N_PAGES] = { false }, global = false;
+	uint8_t cpl = rn(c, 3) ? 3 : 0;
+	unsigned acc = (write ? ACC_WRITE : ACC_READ) | (cpl == 3 ? ACC_USER : 0);
+	uint64_t v = rn(c, 2) ? gen_gpte_wild(c, 1 + rn(c, 4)) : draw(c), val[N_SIDES];
+	struct walk_req o = { .pa = 0 };
+	bool hit = false;
+
+	if (write && oracle(&c->n, va, acc, &o) == WALK_OK && o.pa < GUEST_MEM) {
+		if (o.pa >= K_PDPT && o.pa < K_PDPT + 2 * PAGE_SIZE) {
+			write = false;		/* the direct map stays */
+			acc &= ~ACC_WRITE;
+		} else {
+			hit = true;
+			mark_readers(c, o.pa, mark, &global);
+		}
+	}
+	access_all(c, va, write, v, cpl, ok, val);
+	if (hit && ok[0])
+		wild_invalidate(c, o.pa, mark, global);
+	check_va_acc(c, va, acc & ~ACC_WRITE);
+}
+
+/* A table rewritten again and again (the shadow's flood detection). */
+static void step_recycle_wild(struct coh *c)
+{
+	unsigned k = rn(c, POOL_N), i;
+
+	for (i = 0; i < 5; i++) {
+		unsigned level = 1 + rn(c, 4);
+		gpa_t gpa = pool_gpa(k) + 8 * (gpa_t)sets[level][rn(c, nsets[level])];
+		uint64_t v = gen_gpte_wild(c, level);
+		bool mark[N_PAGES] = { false }, global = false;
+
+		mark_readers(c, gpa, mark, &global);
+		store_all(c, gpa, v);
+		wild_invalidate(c, gpa, mark, global);
+	}
+}
+
+/* CR0.WP, CR4.SMEP/SMAP, EFER.NXE, RFLAGS.AC (STAC/CLAC) toggled. */
+static void step_mode(struct coh *c)
+{
+	unsigned k = rn(c, 5), i;
+
+	for (i = 0; i < c->nsd; i++) {
+		struct vcpu *cpu = &c->sd[i]->vm.cpu;
+		struct mmu_sregs *s = &cpu->mmu.sregs;
+
+		switch (k) {
+		case 0:	vcpu_write_cr0(cpu, s->cr0 ^ CR0_WP); break;
+		case 1:	vcpu_write_cr4(cpu, s->cr4 ^ CR4_SMEP); break;
+		case 2:	vcpu_write_cr4(cpu, s->cr4 ^ CR4_SMAP); break;
+		case 3:	vcpu_write_efer(cpu, s->efer ^ EFER_NXE); break;
+		default:
+			s->rflags ^= RFLAGS_AC;
+			mmu_derive_mode(&cpu->mmu);
+			break;
+		}
+	}
+	/* NXE changes what bit 63 of every entry means: the guest flushes
+	 * what its TLB cached under the old meaning. */
+	if (k == 3) {
+		reload_cr3(c);
+		global_flush(c);
 	}
 }
 
@@ -521,8 +941,7 @@ static void step_gpte(struct coh *c)
 	gpa_t gpa = pool_gpa(k) + 8 * (gpa_t)idx;
 	uint64_t old = gread(&c->n, gpa), v = gen_gpte(c, level);
 
-	gpte_store(c, &c->n, gpa, v);
-	gpte_store(c, &c->s, gpa, v);
+	store_all(c, gpa, v);
 	invalidate(c, pool_gpa(k), level, idx, old, v);
 }
 
@@ -533,8 +952,8 @@ static void step_access(struct coh *c)
 	uint8_t cpl = rn(c, 3) ? 3 : 0;
 	unsigned acc = (write ? ACC_WRITE : ACC_READ) | (cpl == 3 ? ACC_USER : 0);
 	struct walk_req o = { .pa = 0 };
-	uint64_t vn = rnd(&c->rng), vs, old = 0;
-	bool table = false, okn, oks;
+	uint64_t v = draw(c), old = 0, val[N_SIDES];
+	bool table = false, ok[N_SIDES];
 	unsigned k = 0;
 
 	if (write && oracle(&c->n, va, acc, &o) == WALK_OK && pool_of(o.pa) >= 0) {
@@ -542,37 +961,26 @@ static void step_access(struct coh *c)
 		k = (unsigned)pool_of(o.pa);
 		table = true;
 		old = gread(&c->n, o.pa);
-		vn = gen_gpte(c, pool_level(k));
+		v = gen_gpte(c, pool_level(k));
 	}
-	vs = vn;
-	okn = gacc(&c->n, va, write, &vn, cpl);
-	oks = gacc(&c->s, va, write, &vs, cpl);
-	if (okn != oks || (!okn && (!c->n.pf || !c->s.pf || c->n.ec != c->s.ec)))
-		mismatch(c, "%s at %#" PRIx64 " cpl %u: native %s (ec %#x), shadow %s "
-			 "(ec %#x) %s", write ? "store" : "load", va, cpl,
-			 okn ? "ok" : "#PF", c->n.ec, oks ? "ok" : "#PF", c->s.ec,
-			 c->s.pf || oks ? "" : c->s.vm.cpu.stop_msg);
-	else if (okn && !write && vn != vs)
-		mismatch(c, "load at %#" PRIx64 ": native %#" PRIx64 ", shadow %#" PRIx64,
-			 va, vn, vs);
-	if (table && okn)
+	access_all(c, va, write, v, cpl, ok, val);
+	if (table && ok[0])
 		invalidate(c, pool_gpa(k), pool_level(k),
-			   (unsigned)((o.pa & (PAGE_SIZE - 1)) / 8), old, vs);
+			   (unsigned)((o.pa & (PAGE_SIZE - 1)) / 8), old, v);
 }
 
 /* A page table freed and reused: rewritten again and again (the shadow
  * detects the flood and unshadows it). */
 static void step_recycle(struct coh *c)
 {
-	unsigned k = pool_pick(&c->rng, 1), i;
+	unsigned k = pool_pick(c, 1), i;
 
 	for (i = 0; i < 5; i++) {
 		unsigned idx = set1[rn(c, nsets[1])];
 		gpa_t gpa = pool_gpa(k) + 8 * (gpa_t)idx;
 		uint64_t old = gread(&c->n, gpa), v = gen_gpte(c, 1);
 
-		gpte_store(c, &c->n, gpa, v);
-		gpte_store(c, &c->s, gpa, v);
+		store_all(c, gpa, v);
 		invalidate(c, pool_gpa(k), 1, idx, old, v);
 	}
 }
@@ -586,14 +994,46 @@ static void step_switch(struct coh *c)
 
 static void step_wp(struct coh *c)
 {
-	vcpu_write_cr0(&c->n.vm.cpu, c->n.vm.cpu.mmu.sregs.cr0 ^ CR0_WP);
-	vcpu_write_cr0(&c->s.vm.cpu, c->s.vm.cpu.mmu.sregs.cr0 ^ CR0_WP);
+	unsigned i;
+
+	for (i = 0; i < c->nsd; i++) {
+		struct vcpu *cpu = &c->sd[i]->vm.cpu;
+
+		vcpu_write_cr0(cpu, cpu->mmu.sregs.cr0 ^ CR0_WP);
+	}
+}
+
+static void step_wild(struct coh *c)
+{
+	unsigned r = rn(c, 100);
+
+	if (r < 30)
+		step_gpte_wild(c);
+	else if (r < 33)
+		step_recycle_wild(c);
+	else if (r < 70)
+		step_access_wild(c);
+	else if (r < 76)
+		step_switch(c);
+	else if (r < 82)
+		do_invlpg(c, sample_gva(c));
+	else if (r < 88)
+		reload_cr3(c);
+	else if (r < 94)
+		global_flush(c);
+	else
+		step_mode(c);
 }
 
 static void step(struct coh *c)
 {
-	unsigned r = rn(c, 100);
+	unsigned r;
 
+	if (c->cfg->wild) {
+		step_wild(c);
+		return;
+	}
+	r = rn(c, 100);
 	if (r < 37)
 		step_gpte(c);
 	else if (r < 40)
@@ -614,34 +1054,60 @@ static void step(struct coh *c)
 /* Set-up                                                              */
 /* ------------------------------------------------------------------ */
 
-static int side_create(struct coh *c, struct side *sd, bool shadow, char *err, size_t len)
+static int side_create(struct coh *c, struct side *sd, enum side_kind kind, char *err,
+		       size_t len)
 {
+	static const struct mmu_ops *const ops[] = {
+		[SIDE_NATIVE] = &native_mmu_ops, [SIDE_SHADOW] = &shadow_mmu_ops,
+		[SIDE_EPT] = &ept_mmu_ops,
+	};
+	static const char *const names[] = {
+		[SIDE_NATIVE] = "native", [SIDE_SHADOW] = "shadow", [SIDE_EPT] = "ept",
+	};
+	const struct coh_cfg *k = c->cfg;
+	bool vmm = kind != SIDE_NATIVE;
 	struct vm_config cfg = {
-		.ops = shadow ? &shadow_mmu_ops : &native_mmu_ops,
+		.ops = ops[kind],
 		.prof = &c->prof,
 		.guest_mem = GUEST_MEM,
-		.vmm_mem = shadow ? VMM_MEM : 0,
+		.vmm_mem = vmm ? VMM_MEM : 0,
 		.guest_level = LEVEL_4K,
-		.host_level = shadow ? c->cfg->host_level : LEVEL_4K,
+		.host_level = vmm ? k->host_level : LEVEL_4K,
 		.numa_node = -1,
-		.mmu_params = shadow ? c->params : NULL,
+		.mmu_params = vmm ? sd->params : NULL,
 	};
+	uint64_t vmm_bytes;
 
-	sd->shadow = shadow;
-	if (vm_create(&sd->vm, &cfg, err, len) < 0)
+	sd->kind = kind;
+	sd->name = names[kind];
+	if (kind == SIDE_SHADOW) {
+		sd->params[SHADOW_P_PAGES_MAX] = k->pages_max;
+		sd->params[SHADOW_P_UNSYNC] = k->unsync;
+		sd->params[SHADOW_P_ROOTS] = k->roots;
+		sd->params[SHADOW_P_PREFETCH] = k->prefetch;
+		sd->params[SHADOW_P_DEBUG] = k->debug;
+	} else if (kind == SIDE_EPT) {
+		sd->params[EPT_PARAM_CACHES_OFF] = k->ept_caches_off;
+	}
+	if (vm_layout(&cfg, &sd->ram_end, &vmm_bytes, err, len) < 0 ||
+	    vm_create(&sd->vm, &cfg, err, len) < 0)
 		return -1;
 	sd->vm.cpu.pf_handler = pf_record;
 	sd->vm.cpu.pf_opaque = sd;
+	c->sd[c->nsd++] = sd;
 	return 0;
 }
 
 static void boot(struct coh *c, struct side *sd)
 {
+	/* The wild guest turns EFER.NXE off at times: its direct map is
+	 * executable so that NX is never reserved in it. */
+	uint64_t nx = c->cfg->wild ? 0 : PTE_NX;
 	unsigned i;
 
 	for (i = 0; i < GUEST_MEM / LEVEL_SIZE(LEVEL_2M); i++)
 		gpte_store(c, sd, K_PD + 8 * i, (gpa_t)i * LEVEL_SIZE(LEVEL_2M) | PTE_P |
-			   PTE_W | PTE_A | PTE_D | PTE_G | PTE_NX | PTE_PS);
+			   PTE_W | PTE_A | PTE_D | PTE_G | nx | PTE_PS);
 	gpte_store(c, sd, K_PDPT, K_PD | PTE_P | PTE_W | PTE_A);
 	for (i = 0; i < N_AS; i++)
 		gpte_store(c, sd, pool_gpa(i) + 8 * DMAP_SLOT, K_PDPT | PTE_P | PTE_W | PTE_A);
@@ -657,11 +1123,21 @@ static void go_paging(struct side *sd)
 	vcpu_write_cr0(cpu, CR0_PE | CR0_PG | CR0_WP);
 }
 
+static uint64_t side_exits(const struct side *sd)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < VMM_NR_EXIT_REASONS; i++)
+		n += sd->vm.cpu.st.exits[i];
+	return n;
+}
+
 int coh_run(const struct coh_cfg *cfg, struct coh_result *res)
 {
 	struct coh *c = calloc(1, sizeof(*c));
 	char err[512];
-	unsigned i;
+	unsigned i, init = cfg->init_gptes ? cfg->init_gptes : 80;
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -672,34 +1148,29 @@ int coh_run(const struct coh_cfg *cfg, struct coh_result *res)
 	c->cfg = cfg;
 	c->res = res;
 	c->rng = cfg->seed * UINT64_C(0x9e3779b97f4a7c15) + 1;
-	c->params[SHADOW_P_PAGES_MAX] = cfg->pages_max;
-	c->params[SHADOW_P_UNSYNC] = cfg->unsync;
-	c->params[SHADOW_P_ROOTS] = cfg->roots;
-	c->params[SHADOW_P_DEBUG] = cfg->debug;
 	if (profile_find(&c->prof, "skylake", err, sizeof(err)) < 0 ||
-	    side_create(c, &c->n, false, err, sizeof(err)) < 0) {
+	    side_create(c, &c->n, SIDE_NATIVE, err, sizeof(err)) < 0 ||
+	    side_create(c, &c->s, SIDE_SHADOW, err, sizeof(err)) < 0 ||
+	    (cfg->ept && side_create(c, &c->e, SIDE_EPT, err, sizeof(err)) < 0)) {
 		snprintf(res->first, sizeof(res->first), "%s", err);
 		goto out;
 	}
-	if (side_create(c, &c->s, true, err, sizeof(err)) < 0) {
-		snprintf(res->first, sizeof(res->first), "%s", err);
-		goto out_n;
-	}
-	boot(c, &c->n);
-	boot(c, &c->s);
+	BUG_ON(c->prof.maxphyaddr != MAXPHY, "the checker assumes skylake's MAXPHYADDR");
+	for (i = 0; i < c->nsd; i++)
+		boot(c, c->sd[i]);
 	/* Random initial tables, written physically. */
-	for (i = 0; i < 80; i++) {
+	for (i = 0; i < init; i++) {
 		unsigned k = rn(c, POOL_N), level = pool_level(k);
 		gpa_t gpa = pool_gpa(k) + 8 * (gpa_t)sets[level][rn(c, nsets[level])];
-		uint64_t v = gen_gpte(c, level);
+		uint64_t v = cfg->wild ? gen_gpte_wild(c, level) : gen_gpte(c, level);
 
-		gpte_store(c, &c->n, gpa, v);
-		gpte_store(c, &c->s, gpa, v);
+		store_all(c, gpa, v);
 	}
-	go_paging(&c->n);
-	go_paging(&c->s);
+	for (i = 0; i < c->nsd; i++)
+		go_paging(c->sd[i]);
 
-	for (c->step = 1; c->step <= cfg->steps && res->mismatches == 0; c->step++) {
+	for (c->step = 1; c->step <= cfg->steps && res->mismatches == 0 && !c->eof;
+	     c->step++) {
 		step(c);
 		checks(c);
 		res->steps = c->step;
@@ -713,19 +1184,20 @@ int coh_run(const struct coh_cfg *cfg, struct coh_result *res)
 		res->trace_faults = st->trace_faults;
 		res->hidden_faults = st->hidden_faults;
 		res->true_faults = st->true_faults;
-		for (i = 0; i < VMM_NR_EXIT_REASONS; i++)
-			res->exits += st->exits[i];
+		res->exits = side_exits(&c->s);
+		if (cfg->ept)
+			res->ept_exits = side_exits(&c->e);
 		res->invlpgs = st->invlpgs;
+		res->unsyncs = st->unsync_pages;
 		res->cr3_writes = st->cr3_writes;
 		shadow_mmu_ops.report(&c->s.vm.cpu.mmu, &mr);
 		res->root_hits = mr.shadow_root_hits;
 		res->shadow_pages_peak = mr.shadow_pages_peak;
 	}
 	ret = 0;
-	vm_destroy(&c->s.vm);
-out_n:
-	vm_destroy(&c->n.vm);
 out:
+	while (c->nsd > 0)
+		vm_destroy(&c->sd[--c->nsd]->vm);
 	free(c);
 	return ret;
 }

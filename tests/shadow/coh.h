@@ -1,8 +1,10 @@
 /*
- * coh.h - the shadow coherence checker: a small guest OS driving random
- * page-table changes through the vCPU on a native VM and a shadow VM in
- * lockstep, checking after every step that the shadow translates what
- * the guest's tables say and that both leave the same guest memory.
+ * coh.h - the coherence checker: a small guest OS driving random
+ * page-table changes through the vCPU on a native VM and a shadow VM
+ * (and optionally an ept VM) in lockstep, checking after every step that
+ * each translates what the guest's tables say and that all leave the
+ * same guest memory. The shadow tests run it from a seed; the pt fuzz
+ * harness (fuzz/fuzz_pt.c) from the fuzzer's bytes, with hostile tables.
  */
 #ifndef MEMVIRT_TESTS_COH_H
 #define MEMVIRT_TESTS_COH_H
@@ -19,6 +21,29 @@ struct coh_cfg {
 	unsigned	roots;		/* shadow_roots (0: default) */
 	uint64_t	debug;		/* SHADOW_DEBUG_* */
 	unsigned	audit_every;	/* run shadow_audit every n steps (0: never) */
+	bool		prefetch;	/* shadow_prefetch */
+	/* a third VM on the ept backend, with these EPT_CACHE_* off */
+	bool		ept;
+	unsigned	ept_caches_off;
+	/*
+	 * Decisions from these bytes instead of the seed (each rn(n) takes
+	 * one byte, two when n > 256; a 64-bit value takes eight): the run
+	 * ends when they run out or after `steps` steps. NULL: the seed.
+	 */
+	const uint8_t	*input;
+	size_t		input_len;
+	unsigned	init_gptes;	/* random gptes before paging (0: 80) */
+	/*
+	 * A hostile guest: gptes with reserved bits and PS at every level,
+	 * pointing anywhere (any pool table whatever its level: recursive
+	 * slots; data frames; the kernel's tables; the last pages of RAM;
+	 * beyond RAM, where the VMMs keep their tables; up to MAXPHYADDR),
+	 * 1G leaves straddling the end of RAM; stores to any frame (the
+	 * guest invalidates every sample gva whose walk read the entry);
+	 * CR0.WP, CR4.SMEP/SMAP, EFER.NXE, RFLAGS.AC toggled; each access
+	 * checked on every VM right after it.
+	 */
+	bool		wild;
 };
 
 struct coh_result {
@@ -30,6 +55,9 @@ struct coh_result {
 	/* the shadow VM's counters, to show the mechanisms ran */
 	uint64_t	trace_faults, hidden_faults, true_faults, exits;
 	uint64_t	invlpgs, cr3_writes, root_hits, shadow_pages_peak;
+	uint64_t	ept_exits;	/* the ept VM's exits (cfg.ept) */
+	uint64_t	faults;		/* guest #PFs of the native VM's accesses */
+	uint64_t	unsyncs;	/* shadow pages gone unsync */
 };
 
 struct mmu;
@@ -41,7 +69,8 @@ struct mmu_fault;
 int coh_fill(struct mmu *m, uint64_t va, unsigned acc, struct mmu_fault *f);
 
 /* coh_run - run the checker; 0, or -1 when the VMs cannot be made
- * (message in r->first). */
+ * (message in r->first). A mismatch is counted in r->mismatches and the
+ * first described in r->first ("step N: ..."); the run stops there. */
 int coh_run(const struct coh_cfg *c, struct coh_result *r);
 
 #endif

@@ -2,8 +2,9 @@
  * test_mechanisms.c - each shadow mechanism, seen from the guest OS:
  * exits only on first touch, large sptes and splinters, the direct map
  * split around page tables, trace faults, A/D emulation, the CR3 root
- * cache, INVLPG resync of unsync tables, the page limit, write-flood
- * unshadowing, true faults with the guest's error code.
+ * cache, INVLPG and CR4.PGE-toggle resync of unsync tables, the page
+ * limit, write-flood unshadowing, true faults with the guest's error
+ * code.
  */
 #include <asm/vmx.h>
 #include <criterion/criterion.h>
@@ -383,6 +384,47 @@ Test(shadow, invlpg_resyncs_unsync_table)
 	cr_assert_eq(fill(g, a, ACC_READ | ACC_USER, &f), MMU_OK);
 	cr_assert_eq(f.hpa, shadow_p2m_lookup(&g->vm.cpu.mmu, other, &(bool){ 0 }),
 		     "after INVLPG the new gpte shows");
+	audit(g);
+	down(g);
+}
+
+/* A CR4.PGE toggle invalidates every TLB entry, globals included (SDM
+ * 4.10.4.1), so it must resync unsync tables as INVLPG does (KVM: a
+ * guest TLB flush request syncs the roots). */
+Test(shadow, pge_toggle_resyncs_unsync_table)
+{
+	struct guest *g = up((struct opts){ .unsync = 1 });
+	GUARD(g);
+	gva_t a = gos_mmap_anon(&g->os, 64 * KiB, VMA_READ | VMA_WRITE);
+	struct mmu_fault f;
+	gpa_t pte, other;
+	hpa_t before;
+	uint64_t cr4, c0;
+
+	gos_user(&g->os);
+	g_st64(&g->vm.cpu, a, 1);
+	g_st64(&g->vm.cpu, a + PAGE_SIZE, 2);
+	gos_kernel(&g->os);
+	pte = leaf_gpte(g, a);
+	other = gpte_val(g, leaf_gpte(g, a + PAGE_SIZE)) & PTE_ADDR_MASK;
+	cr_assert_eq(fill(g, a, ACC_READ | ACC_USER, &f), MMU_OK);
+	before = f.hpa;
+	g_st64(&g->vm.cpu, GOS_DIRECT_MAP + pte, (gpte_val(g, pte) & ~PTE_ADDR_MASK) | other);
+	cr_assert_eq(fill(g, a, ACC_READ | ACC_USER, &f), MMU_OK);
+	cr_assert_eq(f.hpa, before, "unsync: the spte lags until invalidated");
+	cr4 = g->vm.cpu.mmu.sregs.cr4;
+	c0 = g->vm.cpu.st.exits[EXIT_REASON_CR_ACCESS];
+	vcpu_write_cr4(&g->vm.cpu, cr4 ^ CR4_PGE);
+	vcpu_write_cr4(&g->vm.cpu, cr4);
+	cr_assert_eq(g->vm.cpu.st.exits[EXIT_REASON_CR_ACCESS] - c0, 2,
+		     "both writes change PGE: both exit");
+	vcpu_write_cr4(&g->vm.cpu, cr4 | CR4_SMAP);
+	vcpu_write_cr4(&g->vm.cpu, cr4);
+	cr_assert_eq(g->vm.cpu.st.exits[EXIT_REASON_CR_ACCESS] - c0, 2,
+		     "a SMAP toggle flushes nothing: no exit");
+	cr_assert_eq(fill(g, a, ACC_READ | ACC_USER, &f), MMU_OK);
+	cr_assert_eq(f.hpa, shadow_p2m_lookup(&g->vm.cpu.mmu, other, &(bool){ 0 }),
+		     "after the CR4.PGE toggle the new gpte shows");
 	audit(g);
 	down(g);
 }
