@@ -251,6 +251,56 @@ static bool canonical(const struct walk_mode *mode, gva_t va)
 	return (uint64_t)s == va;
 }
 
+/*
+ * One TLB miss on va for access acc (size bytes, val for a write the VMM
+ * may emulate): the backend's fill, its walk counted and its time in
+ * *walk. What ends the attempt is dealt with here, the faulting walk or
+ * the exit timed at the head of the window first (nothing overlaps
+ * them): a #PF is delivered and an exit taken, and the caller looks up
+ * again (MMU_FAULT, MMU_EXIT); a stop leaves. MMU_EMULATED (its exit
+ * taken) and MMU_OK are the caller's to complete from f.
+ */
+static enum mmu_result miss_fill(struct vcpu *cpu, struct mmu_fault *f, gva_t va,
+				 unsigned acc, unsigned size, uint64_t val, core_time *walk)
+{
+	struct mmu *m = &cpu->mmu;
+	uint64_t before[MEM_DRAM + 1];
+	enum mmu_result r;
+
+	memset(f, 0, sizeof(*f));
+	f->va = va;
+	f->access = acc;
+	f->size = size;
+	f->store_val = val;
+	memcpy(before, cpu->st.mem_refs[HREF_WALK], sizeof(before));
+	r = m->ops->fill(m, f);
+	count_walk_work(cpu, &f->work);
+	*walk = walk_time(cpu, before, &f->work);
+	if (r != MMU_STOP)
+		count_walk(cpu, &f->work);
+	switch (r) {
+	case MMU_OK:
+		break;
+	case MMU_FAULT:
+		core_serialize(&cpu->core, CORE_WALK, *walk, false);
+		if (f->exited)
+			vcpu_exit(cpu, f->exit_reason, f->exit_kind, &f->work);
+		/* A #PF invalidates the TLB entries and the paging-structure
+		 * cache entries for the faulting address (SDM 4.10.4.1). */
+		tlb_pf_invalidate(&m->tlb, va);
+		deliver_pf(cpu, va, f->error_code);
+		break;
+	case MMU_EXIT:
+	case MMU_EMULATED:
+		core_serialize(&cpu->core, CORE_WALK, *walk, false);
+		vcpu_exit(cpu, f->exit_reason, f->exit_kind, &f->work);
+		break;
+	case MMU_STOP:
+		vcpu_stop(cpu, "%s", f->stop);
+	}
+	return r;
+}
+
 void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		      uint64_t *val)
 {
@@ -274,8 +324,6 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		enum tlb_where where;
 		struct tlb_memo *mm = tlb_lookup(&m->tlb, va, idx, &where);
 		enum mmu_result r;
-
-		uint64_t before[MEM_DRAM + 1];
 		core_time walk;
 
 		if (mm) {
@@ -288,61 +336,29 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 				  where == TLB_L1 ? CORE_TLB_L1 : CORE_TLB_L2, 0);
 			return;
 		}
-
-		memset(&f, 0, sizeof(f));
-		f.va = va;
-		f.access = acc;
-		f.size = size;
-		f.store_val = *val;
-		memcpy(before, cpu->st.mem_refs[HREF_WALK], sizeof(before));
-		r = m->ops->fill(m, &f);
-		count_walk_work(cpu, &f.work);
-		walk = walk_time(cpu, before, &f.work);
-		if (r != MMU_STOP)
-			count_walk(cpu, &f.work);
-		switch (r) {
-		case MMU_OK:
-			cpu->st.accesses++;
-			cpu->st.dtlb_misses++;
-			if (f.unbacked) {
-				unbacked_access(cpu, acc, size, val, CORE_TLB_WALK, walk);
-				return;
-			}
-			BUG_ON(!page_in_host(&m->hmem, f.hpa, f.level),
-			       "backend translated outside host memory");
-			tlb_fill(&m->tlb, &(struct tlb_fill){
-				.va = va, .hpa = f.hpa, .level = (uint8_t)f.level,
-				.rights = (uint8_t)f.rights, .global = f.global,
-				.dirty = f.dirty });
-			do_access(cpu, f.hpa + (va & (LEVEL_SIZE(f.level) - 1)), acc, size, val,
-				  CORE_TLB_WALK, walk);
-			return;
-		case MMU_FAULT:
-			/* The faulting walk, then the fault, at the head of the
-			 * window: nothing overlaps them. */
-			core_serialize(&cpu->core, CORE_WALK, walk, false);
-			if (f.exited)
-				vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
-			/* A #PF invalidates the TLB entries and the paging-structure
-			 * cache entries for the faulting address (SDM 4.10.4.1). */
-			tlb_pf_invalidate(&m->tlb, va);
-			deliver_pf(cpu, va, f.error_code);
+		r = miss_fill(cpu, &f, va, acc, size, *val, &walk);
+		if (r == MMU_FAULT || r == MMU_EXIT)
 			continue;
-		case MMU_EXIT:
-			core_serialize(&cpu->core, CORE_WALK, walk, false);
-			vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
-			continue;
-		case MMU_EMULATED:
-			core_serialize(&cpu->core, CORE_WALK, walk, false);
-			vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
-			cpu->st.accesses++;
+		cpu->st.accesses++;
+		if (r == MMU_EMULATED) {
 			cpu->st.stores++;	/* the VMM stored it for the guest */
-			if (!(acc & ACC_WRITE))
-				BUG_ON(1, "only writes are emulated");
+			BUG_ON(!(acc & ACC_WRITE), "only writes are emulated");
 			return;
-		case MMU_STOP:
-			vcpu_stop(cpu, "%s", f.stop);
 		}
+		cpu->st.dtlb_misses++;
+		if (f.unbacked) {
+			unbacked_access(cpu, acc, size, val, CORE_TLB_WALK, walk);
+			return;
+		}
+		BUG_ON(!page_in_host(&m->hmem, f.hpa, f.level),
+		       "backend translated outside host memory");
+		tlb_fill(&m->tlb, &(struct tlb_fill){
+			.va = va, .hpa = f.hpa, .level = (uint8_t)f.level,
+			.rights = (uint8_t)f.rights, .global = f.global,
+			.dirty = f.dirty });
+		do_access(cpu, f.hpa + (va & (LEVEL_SIZE(f.level) - 1)), acc, size, val,
+			  CORE_TLB_WALK, walk);
+		return;
 	}
 	BUG_ON(1, "guest access does not converge");
 }
@@ -370,7 +386,6 @@ void vcpu_fetch_slow(struct vcpu *cpu, gva_t va)
 	for (tries = 0; tries < MAX_RETRIES; tries++) {
 		struct mmu_fault f;
 		enum tlb_where where;
-		uint64_t before[MEM_DRAM + 1];
 		core_time walk;
 		enum mmu_result r;
 
@@ -383,47 +398,22 @@ void vcpu_fetch_slow(struct vcpu *cpu, gva_t va)
 			}
 			return;
 		}
-		memset(&f, 0, sizeof(f));
-		f.va = va;
-		f.access = acc;
-		f.size = 1;
-		memcpy(before, cpu->st.mem_refs[HREF_WALK], sizeof(before));
-		r = m->ops->fill(m, &f);
-		count_walk_work(cpu, &f.work);
-		walk = walk_time(cpu, before, &f.work);
-		if (r != MMU_STOP)
-			count_walk(cpu, &f.work);
-		switch (r) {
-		case MMU_OK:
-			cpu->st.ifetches++;
-			cpu->st.itlb_misses++;
-			core_serialize(&cpu->core, CORE_WALK, walk, false);
-			if (f.unbacked)
-				return;
-			BUG_ON(!page_in_host(&m->hmem, f.hpa, f.level),
-			       "backend translated outside host memory");
-			tlb_fill(cpu->itlb, &(struct tlb_fill){
-				.va = va, .hpa = f.hpa, .level = (uint8_t)f.level,
-				.rights = (uint8_t)f.rights, .global = f.global,
-				.dirty = f.dirty });
-			return;
-		case MMU_FAULT:
-			core_serialize(&cpu->core, CORE_WALK, walk, false);
-			if (f.exited)
-				vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
-			tlb_pf_invalidate(&m->tlb, va);
-			deliver_pf(cpu, va, f.error_code);
+		r = miss_fill(cpu, &f, va, acc, 1, 0, &walk);
+		if (r == MMU_FAULT || r == MMU_EXIT)
 			continue;
-		case MMU_EXIT:
-			core_serialize(&cpu->core, CORE_WALK, walk, false);
-			vcpu_exit(cpu, f.exit_reason, f.exit_kind, &f.work);
-			continue;
-		case MMU_EMULATED:
-			BUG_ON(1, "an instruction fetch cannot be emulated");
+		BUG_ON(r == MMU_EMULATED, "an instruction fetch cannot be emulated");
+		cpu->st.ifetches++;
+		cpu->st.itlb_misses++;
+		core_serialize(&cpu->core, CORE_WALK, walk, false);
+		if (f.unbacked)
 			return;
-		case MMU_STOP:
-			vcpu_stop(cpu, "%s", f.stop);
-		}
+		BUG_ON(!page_in_host(&m->hmem, f.hpa, f.level),
+		       "backend translated outside host memory");
+		tlb_fill(cpu->itlb, &(struct tlb_fill){
+			.va = va, .hpa = f.hpa, .level = (uint8_t)f.level,
+			.rights = (uint8_t)f.rights, .global = f.global,
+			.dirty = f.dirty });
+		return;
 	}
 	BUG_ON(1, "instruction fetch does not converge");
 }
