@@ -251,6 +251,18 @@ static bool canonical(const struct walk_mode *mode, gva_t va)
 	return (uint64_t)s == va;
 }
 
+/* The access kind of a paging-on access at va (#GP when va is not
+ * canonical), with ACC_USER at CPL 3. */
+static unsigned paging_access(struct vcpu *cpu, gva_t va, unsigned acc)
+{
+	if (!canonical(&cpu->mmu.mode, va))
+		vcpu_stop(cpu, "#GP: non-canonical %s %#" PRIx64,
+			  (acc & ACC_FETCH) ? "fetch at" : "address", va);
+	if (cpu->mmu.sregs.cpl == 3)
+		acc |= ACC_USER;
+	return acc;
+}
+
 /*
  * One TLB miss on va for access acc (size bytes, val for a write the VMM
  * may emulate): the backend's fill, its walk counted and its time in
@@ -313,10 +325,7 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		phys_access(cpu, va, acc, size, val);
 		return;
 	}
-	if (!canonical(&m->mode, va))
-		vcpu_stop(cpu, "#GP: non-canonical address %#" PRIx64, va);
-	if (m->sregs.cpl == 3)
-		acc |= ACC_USER;
+	acc = paging_access(cpu, va, acc);
 	idx = ACC_IDX(acc);
 
 	for (tries = 0; tries < MAX_RETRIES; tries++) {
@@ -378,10 +387,7 @@ void vcpu_fetch_slow(struct vcpu *cpu, gva_t va)
 
 	if (!(m->sregs.cr0 & CR0_PG))
 		return;		/* boot code: no translation, nothing counted */
-	if (!canonical(&m->mode, va))
-		vcpu_stop(cpu, "#GP: non-canonical fetch at %#" PRIx64, va);
-	if (m->sregs.cpl == 3)
-		acc |= ACC_USER;
+	acc = paging_access(cpu, va, acc);
 	idx = ACC_IDX(acc);
 	for (tries = 0; tries < MAX_RETRIES; tries++) {
 		struct mmu_fault f;
