@@ -314,8 +314,6 @@ void shadow_track_write(struct shadow *s, gpa_t gpa, unsigned bytes, uint64_t ne
 			sp_zap(s, sp);
 			continue;
 		}
-		if (s->debug & SHADOW_DEBUG_NO_TRACE_ZAP)
-			continue;
 		/* As KVM: the spte goes even when the value is unchanged. */
 		if (new_val && sp->role.level > LEVEL_4K)
 			s->work->pde_zapped++;

@@ -60,7 +60,6 @@ static int shadow_init(struct mmu *m)
 						  : SHADOW_DEF_FLOOD;
 	s->prefetch = m->params[SHADOW_P_PREFETCH] != 0;
 	s->zap_unsync = m->params[SHADOW_P_ZAP_UNSYNC] != 0;
-	s->debug = m->params[SHADOW_P_DEBUG];
 	shadow_mem_init(s);
 	r = shadow_pages_init(s);
 	if (r < 0)
@@ -115,6 +114,14 @@ hpa_t shadow_p2m_lookup(const struct mmu *m, gpa_t gpa, bool *backed)
 	const struct shadow *s = m->priv;
 
 	return p2m_lookup(&s->p2m, gpa, backed);
+}
+
+bool shadow_write_traced(const struct mmu *m, gpa_t gpa)
+{
+	const struct shadow *s = m->priv;
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+
+	return shadow_gfn_shadowed(s, gfn) && !shadow_gfn_writable(s, gfn);
 }
 
 static void shadow_report(const struct mmu *m, struct mmu_report *out)

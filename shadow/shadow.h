@@ -55,7 +55,6 @@
  *                         upstream KVM's mmu_zap_unsync_children; 0 (the
  *                         default, as this machine's KVM with
  *                         eager_zap_unsync_children=N) leaves them.
- *   [SHADOW_P_DEBUG]      SHADOW_DEBUG_* bits, for tests only.
  */
 enum {
 	SHADOW_P_PAGES_MAX	= 0,	/* keys: shadow_pages_max, */
@@ -64,13 +63,7 @@ enum {
 	SHADOW_P_FLOOD		= 3,	/* shadow_flood, */
 	SHADOW_P_PREFETCH	= 4,	/* shadow_prefetch (CLI default 1), */
 	SHADOW_P_ZAP_UNSYNC	= 5,	/* shadow_zap_unsync */
-	SHADOW_P_DEBUG		= 7,	/* no key: tests set it directly */
 };
-
-/* A deliberately broken backend, so tests can prove they catch the bug:
- * a trace fault emulates the write but leaves the sptes that depended on
- * the changed gpte in place (a stale spte). */
-#define SHADOW_DEBUG_NO_TRACE_ZAP	(UINT64_C(1) << 0)
 
 extern const struct mmu_ops shadow_mmu_ops;
 
@@ -80,6 +73,13 @@ extern const struct mmu_ops shadow_mmu_ops;
  * zeros). For tests comparing guest memory across backends.
  */
 hpa_t shadow_p2m_lookup(const struct mmu *m, gpa_t gpa, bool *backed);
+
+/*
+ * shadow_write_traced - would a guest write to gpa trace now: is its
+ * frame write-protected because a synchronised shadow page shadows it?
+ * For tests that build a deliberately broken VMM around this one.
+ */
+bool shadow_write_traced(const struct mmu *m, gpa_t gpa);
 
 /*
  * shadow_audit - check the backend's invariants over every shadow page

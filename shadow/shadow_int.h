@@ -153,7 +153,6 @@ struct shadow {
 	unsigned	flood_limit;
 	bool		prefetch;
 	bool		zap_unsync;
-	uint64_t	debug;
 
 	/* the handler in progress */
 	struct mmu_work	*work;		/* where handler reads/writes are counted */

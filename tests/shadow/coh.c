@@ -43,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
+#include <stddef.h>
+#include <asm/vmx.h>
 
 #include "coh.h"
 #include "ept.h"
@@ -1054,6 +1056,63 @@ static void step(struct coh *c)
 /* Set-up                                                              */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The deliberately broken VMM the checker must catch (cfg.stale_trace):
+ * shadow paging, except that a guest write to a write-protected guest
+ * table is completed here (the store, and the A/D bits the guest's walk
+ * sets) as a trace fault, without the zap that would drop the sptes
+ * built from the old gpte. A stale spte, the worst shadow-paging bug.
+ * It lives in the test, so the production trace path carries no hook.
+ */
+static struct side *side_of_mmu(struct mmu *m)
+{
+	return (struct side *)((char *)m - offsetof(struct side, vm.cpu.mmu));
+}
+
+static int guest_set(void *ctx, uint64_t pa, unsigned level, uint64_t bits)
+{
+	uint8_t *p = gptr(ctx, pa);
+	uint64_t v;
+
+	(void)level;
+	if (!p)
+		return WALK_MEM_NONE;
+	memcpy(&v, p, 8);
+	v |= bits;
+	memcpy(p, &v, 8);
+	return WALK_MEM_OK;
+}
+
+static enum mmu_result stale_fill(struct mmu *m, struct mmu_fault *f)
+{
+	struct side *sd = side_of_mmu(m);
+	struct walk_mem mem = { oracle_read, guest_set, sd };
+	struct walk_req r = {
+		.fmt = WALK_FMT_X86_64, .addr = f->va, .root = m->sregs.cr3,
+		.access = f->access, .mode = &m->mode, .mem = &mem,
+	};
+	uint8_t *p;
+
+	if (!(f->access & ACC_WRITE) || !(m->sregs.cr0 & CR0_PG))
+		return shadow_mmu_ops.fill(m, f);
+	{
+		struct walk_req peek;
+
+		if (oracle(sd, f->va, f->access, &peek) != WALK_OK ||
+		    !shadow_write_traced(m, peek.pa) || !gptr(sd, peek.pa))
+			return shadow_mmu_ops.fill(m, f);
+	}
+	BUG_ON(walk_run(&r) != WALK_OK, "the guest walk changed under the broken VMM");
+	p = gptr(sd, r.pa);
+	memcpy(p, &f->store_val, f->size);
+	f->exited = true;
+	f->exit_reason = EXIT_REASON_EXCEPTION_NMI;
+	f->exit_kind = MMU_EXIT_TRACE;
+	return MMU_EMULATED;
+}
+
+static struct mmu_ops stale_shadow_ops;
+
 static int side_create(struct coh *c, struct side *sd, enum side_kind kind, char *err,
 		       size_t len)
 {
@@ -1078,6 +1137,11 @@ static int side_create(struct coh *c, struct side *sd, enum side_kind kind, char
 	};
 	uint64_t vmm_bytes;
 
+	if (kind == SIDE_SHADOW && k->stale_trace) {
+		stale_shadow_ops = shadow_mmu_ops;
+		stale_shadow_ops.fill = stale_fill;
+		cfg.ops = &stale_shadow_ops;
+	}
 	sd->kind = kind;
 	sd->name = names[kind];
 	if (kind == SIDE_SHADOW) {
@@ -1085,7 +1149,6 @@ static int side_create(struct coh *c, struct side *sd, enum side_kind kind, char
 		sd->params[SHADOW_P_UNSYNC] = k->unsync;
 		sd->params[SHADOW_P_ROOTS] = k->roots;
 		sd->params[SHADOW_P_PREFETCH] = k->prefetch;
-		sd->params[SHADOW_P_DEBUG] = k->debug;
 	} else if (kind == SIDE_EPT) {
 		sd->params[EPT_PARAM_CACHES_OFF] = k->ept_caches_off;
 	}

@@ -19,7 +19,9 @@ struct coh_cfg {
 	bool		unsync;		/* shadow_unsync */
 	uint64_t	pages_max;	/* shadow_pages_max (0: none) */
 	unsigned	roots;		/* shadow_roots (0: default) */
-	uint64_t	debug;		/* SHADOW_DEBUG_* */
+	bool		stale_trace;	/* the shadow VM is a deliberately broken VMM: a
+					 * trace fault completes the guest's write and
+					 * keeps the sptes built from the old gpte */
 	unsigned	audit_every;	/* run shadow_audit every n steps (0: never) */
 	bool		prefetch;	/* shadow_prefetch */
 	/* a third VM on the ept backend, with these EPT_CACHE_* off */

@@ -96,7 +96,7 @@ Test(shadow, coherence_lru_limit, .timeout = 600)
 Test(shadow, stale_spte_is_caught, .timeout = 600)
 {
 	struct coh_cfg cfg = { .steps = STEPS, .host_level = LEVEL_4K,
-			       .debug = SHADOW_DEBUG_NO_TRACE_ZAP };
+			       .stale_trace = true };
 	uint64_t seed;
 
 	for (seed = 1; seed <= SEEDS; seed++) {
@@ -164,7 +164,7 @@ Test(shadow, coherence_wild_three_mmus, .timeout = 600)
 Test(shadow, wild_stale_spte_is_caught, .timeout = 600)
 {
 	struct coh_cfg cfg = { .steps = WILD_STEPS, .host_level = LEVEL_4K, .ept = true,
-			       .wild = true, .debug = SHADOW_DEBUG_NO_TRACE_ZAP };
+			       .wild = true, .stale_trace = true };
 	uint64_t seed;
 
 	for (seed = 1; seed <= SEEDS; seed++) {
