@@ -4,6 +4,8 @@
 # shadow_unsync=0 variants, printed as CSV without wall_s (the one column that
 # may differ between two runs of the same inputs).
 #   scripts/grid-check.sh > before.csv; (change); scripts/grid-check.sh | diff before.csv -
+#   (scripts/grid-compare.py before.csv after.csv lines rows up by cell when
+#   a profile or columns were added)
 # BUILD=dir picks the build (default build-release, configured if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
