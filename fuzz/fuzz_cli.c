@@ -1,7 +1,8 @@
 /*
  * fuzz_cli.c - libFuzzer harness for the vmm command line's parsers
  * (vmm/cli_parse.c): the input, split at NUL bytes into arguments, goes
- * through cli_parse_u64, cli_list_split, cli_param_add and cli_escape.
+ * through cli_parse_u64, cli_list_split, cli_param_add, sample_parse and
+ * cli_escape.
  * Checked: errors are one line free of control bytes and bytes >= 0x80;
  * a parsed number prints back to the same digits; a split list joins
  * back to the argument with no empty or repeated item; escaping is
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "cli_parse.h"
+#include "sample.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -72,6 +74,17 @@ static void one(const char *arg, struct cli_param *params, unsigned *np)
 
 	if (cli_param_add(params, np, 8, arg, err, sizeof(err)) < 0)
 		check_line(err);
+
+	/* --sample: accepted values are whole (a period and a window of at
+	 * least one access), refused ones get one line */
+	{
+		struct sample_cfg c;
+
+		if (sample_parse(arg, &c, err, sizeof(err)) < 0)
+			check_line(err);
+		else if (c.on && (c.window == 0 || (strcmp(arg, "on") != 0 && c.period == 0)))
+			abort();
+	}
 
 	cli_escape(arg, esc, sizeof(esc));
 	check_line(esc);

@@ -433,7 +433,7 @@ static void one_flush_all(struct tlb *t)
  * (SDM 4.10.4.1). The paging-mode bits and the context are one per
  * processor too.
  */
-#define BOTH(call)	do { struct tlb *u_ = t; while (u_) { call; u_ = u_->peer; } } while (0)
+#define BOTH(call)	do { struct tlb *u_ = t; while (u_) { u_->inval_gen++; call; u_ = u_->peer; } } while (0)
 
 void tlb_set_peer(struct tlb *t, struct tlb *peer)
 {

@@ -51,6 +51,9 @@ struct tlb {
 	uint64_t	psc_clock;		/* LRU clock of the PSCs: a walk's PSC use
 						 * must not look like a TLB insert */
 	uint32_t	ctx;			/* TC_CTX(current vpid, current pcid) */
+	uint64_t	inval_gen;		/* bumped by every invalidation, context
+						 * and mode change (the sampled mode's
+						 * fast-forward translations key on it) */
 	struct tc	l1[TLB_MAX_ARRAYS];
 	struct tc	l2[TLB_MAX_ARRAYS];
 	unsigned	n_l1, n_l2;

@@ -10,6 +10,7 @@
 
 #include "base.h"
 #include "cli_parse.h"
+#include "sample.h"
 
 #define QUOTE_MAX	80	/* input bytes of a value quoted in a message */
 
@@ -164,5 +165,50 @@ int cli_param_add(struct cli_param *p, unsigned *n, unsigned max, const char *ar
 	if (cli_parse_u64(eq + 1, &p[*n].val, why, sizeof(why)) < 0)
 		return fail(err, errlen, "--param %s: %s", quote(p[*n].key, q), why);
 	(*n)++;
+	return 0;
+}
+
+int sample_parse(const char *s, struct sample_cfg *c, char *err, size_t errlen)
+{
+	char q[QUOTE_MAX * 4 + 4], why[CLI_ERR_MAX], field[32];
+	uint64_t v[3] = { 0, 0, 0 };
+	const char *p = s;
+	unsigned n = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (strcmp(s, "off") == 0)
+		return 0;
+	c->on = true;
+	c->window = SAMPLE_WINDOW;
+	if (strcmp(s, "on") == 0)
+		return 0;
+	for (;;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (n == 3 || len == 0 || len >= sizeof(field))
+			return fail(err, errlen, "--sample=%s: expected off, on or "
+				    "PERIOD:WINDOW[:WARMUP] (accesses)", quote(s, q));
+		memcpy(field, p, len);
+		field[len] = '\0';
+		if (cli_parse_u64(field, &v[n], why, sizeof(why)) < 0)
+			return fail(err, errlen, "--sample=%s: %s", quote(s, q), why);
+		n++;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	if (n < 2)
+		return fail(err, errlen, "--sample=%s: expected off, on or "
+			    "PERIOD:WINDOW[:WARMUP] (accesses)", quote(s, q));
+	if (v[0] == 0 || v[1] == 0)
+		return fail(err, errlen, "--sample=%s: the period and the window are at "
+			    "least one access", quote(s, q));
+	c->period = v[0];
+	c->window = v[1];
+	if (n == 3) {
+		c->warmup = v[2];
+		c->warmup_given = true;
+	}
 	return 0;
 }

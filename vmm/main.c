@@ -68,6 +68,8 @@ struct opts {
 	bool			list_cells;	/* --list-cells: print the grid, run nothing */
 	bool			no_header;	/* --no-header: CSV rows only */
 	long			cell;		/* --cell=N: run cell N alone; -1: all */
+	struct sample_cfg	sample;		/* --sample (sample.h) */
+	const char		*sample_arg;	/* its value as given (--list-cells) */
 	/* nesting (issue 15) */
 	enum l1_mmu		l1mmu[MAX_LIST];	/* --l1-mmu */
 	unsigned		n_l1mmu;
@@ -204,6 +206,11 @@ static void print_help(void)
 	     "  --cell=N            run cell N of the grid alone (the CSV's cell column\n"
 	     "                      says N), as a sweep's job does: see scripts/sweep.sh\n"
 	     "  --no-header         CSV rows without the header line\n"
+	     "  --sample=MODE       off (default: every access modeled), on, or\n"
+	     "                      PERIOD:WINDOW[:WARMUP] in accesses: fast-forward\n"
+	     "                      between detailed windows; counts the mechanism makes\n"
+	     "                      stay exact, the rest are estimates with 95% intervals\n"
+	     "                      in the *_ci95 columns (docs/sampling.md)\n"
 	     "  --list              list MMUs, workloads with their parameters, CPU profiles\n"
 	     "  --version           the version, and the git commit when built from a checkout\n"
 	     "  --help              this text\n"
@@ -346,7 +353,7 @@ enum { VP_PCID, VP_CACHE_MODEL, VP_VPID, VP_VMCS_SHADOW, VP_HZ };
 enum { OPT_MMU = 1000, OPT_PAGES, OPT_HOST_PAGES, OPT_WORKLOAD, OPT_CPU, OPT_PARAM,
        OPT_GUEST_MEM, OPT_NUMA, OPT_JOBS, OPT_FORMAT, OPT_QUIET, OPT_LIST, OPT_HELP,
        OPT_VERSION, OPT_REPORT, OPT_SORT, OPT_LIST_CELLS, OPT_CELL, OPT_NO_HEADER,
-       OPT_L1_MMU, OPT_L1 };
+       OPT_L1_MMU, OPT_L1, OPT_SAMPLE };
 
 static void parse_args(struct opts *o, int argc, char **argv)
 {
@@ -372,6 +379,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "no-header", no_argument, NULL, OPT_NO_HEADER },
 		{ "l1-mmu", required_argument, NULL, OPT_L1_MMU },
 		{ "l1", required_argument, NULL, OPT_L1 },
+		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mmu = "native", *pages = "4k", *host = NULL, *wl = "memsweep";
@@ -444,6 +452,14 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			if (report_sort_parse(optarg, &o->sort) < 0)
 				usage_error("--sort: unknown key '%s' (sample, time)", optarg);
 			break;
+		case OPT_SAMPLE: {
+			char err[CLI_ERR_MAX];
+
+			if (sample_parse(optarg, &o->sample, err, sizeof(err)) < 0)
+				usage_error("%s", err);
+			o->sample_arg = optarg;
+			break;
+		}
 		case OPT_LIST_CELLS: o->list_cells = true; break;
 		case OPT_NO_HEADER: o->no_header = true; break;
 		case OPT_CELL:
@@ -577,6 +593,7 @@ static void cell_spec(const struct opts *o, const struct cell *c, struct run_spe
 	s->l1 = c->l1;
 	s->vmcs_shadow = (unsigned)param_value(o, &vmm_params[VP_VMCS_SHADOW]);
 	s->hz = param_value(o, &vmm_params[VP_HZ]);
+	s->sample = o->sample;
 }
 
 /* Validate a cell before anything runs, so a bad grid fails at once. */
@@ -761,6 +778,10 @@ static void print_cells(const struct opts *o, const struct grid *g)
 			printf(" --guest-mem=%" PRIu64, o->guest_mem);
 		if (o->numa_node >= 0)
 			printf(" --numa-node=%d", o->numa_node);
+		if (o->sample.on) {
+			printf(" --sample=");
+			print_shell_word(o->sample_arg);
+		}
 		print_cell_params(o, c);
 		putchar('\n');
 	}

@@ -136,6 +136,48 @@ static void walk_hist_field(struct fields *fs, const struct vcpu_stats *s)
 	add(fs, true, "walk_refs_hist", "%s", buf);
 }
 
+/* The interval columns of the sampled mode: column, quantity, and how
+ * the quantity's total becomes the column's unit. */
+static const struct {
+	const char	*col;
+	enum sample_q	q;
+	bool		per_access;	/* a rate: divided by accesses */
+	bool		per_second;	/* a time: divided by the clock */
+} ci_cols[] = {
+	{ "dtlb_misses_ci95", SQ_DTLB_MISSES, false, false },
+	{ "dtlb_miss_rate_ci95", SQ_DTLB_MISSES, true, false },
+	{ "l1_hits_ci95", SQ_L1_HITS, false, false },
+	{ "l2_hits_ci95", SQ_L2_HITS, false, false },
+	{ "walks_ci95", SQ_WALKS, false, false },
+	{ "walk_refs_ci95", SQ_WALK_REFS, false, false },
+	{ "psc_hits_ci95", SQ_PSC_HITS, false, false },
+	{ "ntlb_hits_ci95", SQ_NTLB_HITS, false, false },
+	{ "cycles_ci95", SQ_CYC_EST, false, false },
+	{ "runtime_s_ci95", SQ_CYC_EST, false, true },
+	{ "cycles_data_ci95", SQ_CYC_DATA, false, false },
+	{ "cycles_tlb_ci95", SQ_CYC_TLB, false, false },
+	{ "cycles_walk_ci95", SQ_CYC_WALK, false, false },
+	{ "loads_l1_ci95", SQ_LOADS_L1, false, false },
+	{ "loads_l2_ci95", SQ_LOADS_L2, false, false },
+	{ "loads_llc_ci95", SQ_LOADS_LLC, false, false },
+	{ "loads_dram_ci95", SQ_LOADS_DRAM, false, false },
+	{ "walk_refs_l1_ci95", SQ_WREFS_L1, false, false },
+	{ "walk_refs_l2_ci95", SQ_WREFS_L2, false, false },
+	{ "walk_refs_llc_ci95", SQ_WREFS_LLC, false, false },
+	{ "walk_refs_dram_ci95", SQ_WREFS_DRAM, false, false },
+	{ "cycles_data_l1_ci95", SQ_CYC_DATA_L1, false, false },
+	{ "cycles_data_l2_ci95", SQ_CYC_DATA_L2, false, false },
+	{ "cycles_data_llc_ci95", SQ_CYC_DATA_LLC, false, false },
+	{ "cycles_data_dram_ci95", SQ_CYC_DATA_DRAM, false, false },
+	{ "cycles_store_ci95", SQ_CYC_STORE, false, false },
+	{ "vmm_refs_l1_ci95", SQ_VREFS_L1, false, false },
+	{ "vmm_refs_l2_ci95", SQ_VREFS_L2, false, false },
+	{ "vmm_refs_llc_ci95", SQ_VREFS_LLC, false, false },
+	{ "vmm_refs_dram_ci95", SQ_VREFS_DRAM, false, false },
+	{ "itlb_l2_hits_ci95", SQ_ITLB_L2_HITS, false, false },
+	{ "itlb_misses_ci95", SQ_ITLB_MISSES, false, false },
+};
+
 /* The row as fields, in column order. Columns are an interface: append
  * new ones, never rename or reorder. */
 static void row_fields(const struct row *r, struct fields *fs)
@@ -258,6 +300,26 @@ static void row_fields(const struct row *r, struct fields *fs)
 	U("itlb_l2_hits", s->itlb_l2_hits);
 	U("itlb_misses", s->itlb_misses);
 	U("guest_page_faults_child", r->child_faults);
+	/* The sampled mode (docs/sampling.md): which mode made the row, and
+	 * the 95% interval's half-width of every estimated total (0 in the
+	 * exact mode; empty, JSON null, with fewer than two windows). The
+	 * columns without one are counted in full in both modes. */
+	S("mode", r->smp.sampled ? "sampled" : "exact");
+	U("sample_windows", r->smp.windows);
+	U("sample_accesses", r->smp.measured);
+	U("sample_strata", r->smp.strata);
+	for (i = 0; i < ARRAY_SIZE(ci_cols); i++) {
+		double v = r->smp.ci95[ci_cols[i].q];
+
+		if (ci_cols[i].per_access)
+			v = s->accesses ? v / (double)s->accesses : 0;
+		if (ci_cols[i].per_second)
+			v /= r->clock_hz;
+		if (isnan(v))
+			add(fs, false, ci_cols[i].col, "%s", "");
+		else
+			add(fs, false, ci_cols[i].col, "%.6g", v);
+	}
 }
 
 /* kvm_stat_value - statistic i of kvm_stat_names, for row r. */
@@ -389,7 +451,7 @@ void report_json_row(FILE *f, const struct row *r, bool first)
 		if (fs.f[i].string)
 			json_string(f, fs.f[i].val);
 		else
-			fputs(fs.f[i].val, f);
+			fputs(fs.f[i].val[0] ? fs.f[i].val : "null", f);
 	}
 	fputc('}', f);
 	fflush(f);

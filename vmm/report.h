@@ -32,6 +32,7 @@ struct row {
 	unsigned		cell;		/* index of the cell in its grid */
 	const char		*l1_mmu;	/* --l1-mmu: "none" at one level */
 	const char		*l1;		/* L1 personality, "-" at one level */
+	struct sample_result	smp;		/* the sampled mode's intervals */
 };
 
 #define REPORT_MAX_FIELDS	192

@@ -94,6 +94,22 @@ int run_check(const struct run_spec *s, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (s->sample.on) {
+		struct sample_cfg c = s->sample;
+
+		if (s->hz) {
+			snprintf(err, errlen, "--sample with --param hz=%llu: the guest's "
+				 "timer needs the exact clock, which fast-forward does not "
+				 "keep (use one or the other)", (unsigned long long)s->hz);
+			return -1;
+		}
+		if (s->l1mmu != L1_MMU_NONE)
+			return fail(err, errlen, "--sample with --l1-mmu: the sampled mode "
+				    "runs one level only (the L1 hypervisor's own cycles are "
+				    "not split out of a fast-forward yet)");
+		if (sample_resolve(&c, s->prof, err, errlen) < 0)
+			return -1;
+	}
 	if (s->pcid && !s->prof->pcid) {
 		snprintf(err, errlen, "--param pcid=1: CPU profile %s has no PCIDs", s->prof->name);
 		return -1;
@@ -165,8 +181,20 @@ int run_cell(const struct run_spec *s, struct row *r, char *err, size_t errlen)
 	if (gos_boot(os, &vm->cpu, s->pages, s->pcid, err, errlen) < 0)
 		goto out_vm;
 	gos_timer_start(os, s->hz);
+	if (s->sample.on) {
+		struct sample_cfg c = s->sample;
+
+		if (sample_resolve(&c, s->prof, err, errlen) < 0)
+			goto out_vm;
+		if (sample_start(&vm->cpu, &c) < 0) {
+			snprintf(err, errlen, "out of host memory");
+			ret = -2;
+			goto out_vm;
+		}
+	}
 	r->checksum = s->wl->run(os, s->wl_param);
 	vcpu_finish(&vm->cpu);
+	sample_finish(&vm->cpu, &r->smp);
 	r->cell = s->index;
 	r->wall_s = now_s() - t0;
 	r->workload = s->wl->name;

@@ -36,6 +36,8 @@ struct run_spec {
 	const struct l1_personality *l1;	/* the L1 hypervisor; NULL with L1_MMU_NONE */
 	unsigned		vmcs_shadow;	/* 0 off, 1 on, 2 as the profile says */
 	uint64_t		hz;		/* the guest OS's timer rate (0: none) */
+	struct sample_cfg	sample;		/* --sample (sample.h); .on false: exact;
+						 * resolved for prof by run_check/run_cell */
 };
 
 /* The --l1-mmu names, by enum l1_mmu. */

@@ -327,6 +327,9 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 	}
 	acc = paging_access(cpu, va, acc);
 	idx = ACC_IDX(acc);
+	/* A fast-forward's phase counts the accesses that take this path too. */
+	if (unlikely(cpu->ff) && --cpu->ff_until <= cpu->ff_acc)
+		sample_step(cpu);
 
 	for (tries = 0; tries < MAX_RETRIES; tries++) {
 		struct mmu_fault f;
@@ -343,6 +346,8 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 				cpu->st.l2_hits++;
 			do_access(cpu, mm->hpa + (va & (PAGE_SIZE - 1)), acc, size, val,
 				  where == TLB_L1 ? CORE_TLB_L1 : CORE_TLB_L2, 0);
+			if (unlikely(cpu->ff))
+				sample_fill(cpu, va, idx);
 			return;
 		}
 		r = miss_fill(cpu, &f, va, acc, size, *val, &walk);
@@ -367,6 +372,8 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 			.dirty = f.dirty });
 		do_access(cpu, f.hpa + (va & (LEVEL_SIZE(f.level) - 1)), acc, size, val,
 			  CORE_TLB_WALK, walk);
+		if (unlikely(cpu->ff))
+			sample_fill(cpu, va, idx);
 		return;
 	}
 	BUG_ON(1, "guest access does not converge");
@@ -609,6 +616,8 @@ void vcpu_set_cpl(struct vcpu *cpu, uint8_t cpl)
 	cpu->mmu.sregs.cpl = cpl;
 	cpu->idx_user = cpl == 3 ? 3u : 0u;
 	core_set_cpl3(&cpu->core, cpl == 3);
+	if (unlikely(cpu->smp != NULL))
+		sample_cpl(cpu, cpl);
 }
 
 void vcpu_syscall(struct vcpu *cpu)

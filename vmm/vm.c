@@ -259,6 +259,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 
 	cpu->vm = vm;
 	cpu->timer_at = UINT64_MAX;	/* no timer until the guest arms one */
+	cpu->sample_at = UINT64_MAX;	/* the exact mode until sample_start */
 	cpu->xcr0 = 1;			/* x87 only, the reset value */
 	vcpu_msr_bitmap_default(cpu->msr_bitmap);
 	m->ops = cfg->ops;
@@ -349,6 +350,7 @@ void vm_destroy(struct vm *vm)
 {
 	struct mmu *m = &vm->cpu.mmu;
 
+	sample_stop(&vm->cpu);
 	if (vm->cpu.nest)
 		nested_stop(&vm->cpu);
 	if (m->ops && m->ops->destroy)

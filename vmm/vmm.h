@@ -14,6 +14,7 @@
 #include "core.h"
 #include "dist.h"
 #include "mmu.h"
+#include "sample.h"
 #include "walker.h"
 
 /* ------------------------------------------------------------------ */
@@ -158,7 +159,6 @@ const char *vmm_msr_name(uint32_t msr);
 
 struct vcpu_stats {
 	uint64_t	accesses;		/* guest data accesses with paging on */
-	uint64_t	stores;			/* of all data accesses, the stores */
 	uint64_t	load_level[MEM_DRAM + 1];	/* data loads by the level that served
 						 * them (memory model on) */
 	uint64_t	mem_refs[HREF_NR][MEM_DRAM + 1];	/* walker / VMM references by
@@ -179,6 +179,11 @@ struct vcpu_stats {
 	uint64_t	cr3_writes;
 	uint64_t	invlpgs;
 	uint64_t	unbacked_accesses;	/* data accesses to gpa outside guest RAM */
+	uint64_t	stores;			/* of all data accesses, the stores; kept
+						 * apart from the counters the fast path
+						 * bumps, which the compiler would pair into
+						 * one 16-byte add that a load's 8-byte
+						 * update cannot forward to */
 	uint64_t	handler_reads;		/* VMM handlers: entries read */
 	uint64_t	handler_writes;		/* VMM handlers: entries written */
 	uint64_t	hidden_faults;		/* shadow: exits that filled an spte */
@@ -281,6 +286,15 @@ struct vcpu {
 	unsigned		idx_user;	/* 3 at CPL 3, else 0: ACC_IDX base */
 	struct core		core;		/* the timing model */
 	core_time		walk_ref;	/* memory model off: one walk reference */
+	bool			ff;		/* sampled mode, fast-forwarding (sample.h) */
+	uint64_t		sample_at;	/* detailed phases: sample_step when
+						 * st.accesses gets here; UINT64_MAX while
+						 * fast-forwarding and in the exact mode */
+	uint64_t		ff_acc;		/* fast-forwarded accesses of this phase: in
+						 * st.accesses when the phase ends */
+	uint64_t		ff_until;	/* the phase ends at this ff_acc */
+	struct ff_entry		*ffm;		/* fast-forward translations (FF_SIZE) */
+	struct sampler		*smp;		/* NULL: the exact mode */
 
 	struct vm		*vm;
 	vcpu_pf_handler		pf_handler;
@@ -412,11 +426,36 @@ static inline void vcpu_data_ref_l1(struct vcpu *cpu, hpa_t hpa, bool store)
 			.level = (uint8_t)l, .tlb = CORE_TLB_L1 });
 }
 
+/* A fast-forwarded access (sample.h): a functional translation and the
+ * access counted, nothing else modeled. Its dispatch cycle is added when
+ * the phase ends (sample_step), so that the loop stores as little as it
+ * can: every store of ours queues behind the guest's, which miss.
+ * NULL: the whole path, then sample_fill. */
+static inline uint8_t *vcpu_ff(struct vcpu *cpu, gva_t va, unsigned idx)
+{
+	uint64_t vpn = va >> PAGE_SHIFT;
+	struct ff_entry *e = &cpu->ffm[vpn & (FF_SIZE - 1)];
+
+	if (likely(e->vpn == vpn && e->gen == cpu->mmu.tlb.inval_gen &&
+		   ((e->allow >> (cpu->idx_user + idx)) & 1u))) {
+		if (idx)
+			cpu->st.stores++;
+		if (unlikely(++cpu->ff_acc >= cpu->ff_until))
+			sample_step(cpu);
+		return e->host + (va & (PAGE_SIZE - 1));
+	}
+	return NULL;
+}
+
 /* The hot path: an L1 TLB hit. NULL sends the caller to the slow path.
  * idx is 0 for a load, 1 for a store (a constant at every call site). */
 static inline uint8_t *vcpu_fast(struct vcpu *cpu, gva_t va, unsigned idx)
 {
-	struct tlb_memo *m = tlb_hit_fast(&cpu->mmu.tlb, va, cpu->idx_user + idx);
+	struct tlb_memo *m;
+
+	if (unlikely(cpu->ff))
+		return vcpu_ff(cpu, va, idx);
+	m = tlb_hit_fast(&cpu->mmu.tlb, va, cpu->idx_user + idx);
 
 	if (likely(m != NULL)) {
 		hpa_t hpa = m->hpa + (va & (PAGE_SIZE - 1));
@@ -498,9 +537,23 @@ static inline void g_insn(struct vcpu *cpu, uint64_t n)
 		cpu->st.insns_user += n;
 	else
 		cpu->st.insns_kernel += n;
+	if (unlikely(cpu->ff))
+		return;		/* dispatched when the phase ends (sample_step) */
 	core_insns(&cpu->core, n);
 	if (unlikely(core_now(&cpu->core) >= cpu->timer_at))
 		vcpu_timer_fire(cpu);
+	if (unlikely(cpu->st.accesses >= cpu->sample_at))
+		sample_step(cpu);
+}
+
+/* g_phase - the guest program enters a new phase (a loop after its
+ * set-up, a checksum after the loop): the sampled mode begins a new
+ * stratum, so that a phase shorter than a sampling period is measured
+ * rather than extrapolated from another. Nothing in the exact mode. */
+static inline void g_phase(struct vcpu *cpu)
+{
+	if (unlikely(cpu->smp != NULL))
+		sample_phase(cpu);
 }
 
 /* g_dep - the next access's address is computed from the value the last

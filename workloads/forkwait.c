@@ -131,6 +131,7 @@ static uint64_t forkwait_run(struct gos *os, const uint64_t *param)
 	if (os->cur->nvma == 0 && gos_exec_image(os) < 0)
 		vcpu_stop(cpu, "forkwait: cannot map the process image");
 	gos_user(os);
+	g_phase(cpu);
 	for (f.iter = 0; f.iter < param[P_ITERS]; f.iter++) {
 		int pid, waited, status = -1;
 		uint64_t v;

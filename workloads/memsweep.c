@@ -51,6 +51,7 @@ static uint64_t memsweep_run(struct gos *os, const uint64_t *param)
 
 	BUG_ON(large == 0, "mmap of the array failed");
 	gos_user(os);
+	g_phase(cpu);
 	/* The same arithmetic either way; the mask spares the host a divide. */
 	if (pow2) {
 		for (i = 0; i < n; i++) {
@@ -69,6 +70,7 @@ static uint64_t memsweep_run(struct gos *os, const uint64_t *param)
 	}
 	/* Checksum the array: FNV-1a over its 64-bit words (bytes past the
 	 * last whole word folded one by one). */
+	g_phase(cpu);
 	for (off = 0; off + 8 <= s; off += 8) {
 		h = wl_fnv(h, g_ld64(cpu, large + off));
 		g_insn(cpu, 4);
