@@ -71,7 +71,7 @@ static void same_mechanism(const char *what, const struct row *ex, const struct 
 	cr_assert(!ex->smp.sampled && sa->smp.sampled, "%s: the modes are marked", what);
 }
 
-/* memsweep on every backend: 4 passes over 8 MiB (34M accesses), a
+/* memsweep on every backend: 2 passes over 8 MiB (34M accesses), a
  * window of 20k accesses every 1M after a 120k warm-up. */
 Test(sample, memsweep_agrees_with_exact, .timeout = 600)
 {
@@ -86,7 +86,7 @@ Test(sample, memsweep_agrees_with_exact, .timeout = 600)
 		snprintf(what, sizeof(what), "memsweep %s", mmus[i]);
 		spec_for(&s, mmus[i], "memsweep");
 		s.wl_param[0] = 8 * MiB;
-		s.wl_param[1] = 4;
+		s.wl_param[1] = 2;
 		run(&s, &ex);
 		s.sample = (struct sample_cfg){ .on = true, .period = 1000000, .window = 20000,
 						.warmup = 120000, .warmup_given = true };
