@@ -30,7 +30,7 @@ static int row_of(const struct vmmrun *r, const char *mmu, const char *pages)
 	return -1;
 }
 
-Test(shadow, memsweep_e2e_checksums_and_exits, .timeout = 300)
+Test(shadow, memsweep_e2e_checksums_and_exits, .timeout = 900)	/* a hang guard: the sanitized build takes minutes on a loaded machine */
 {
 	const char *args1[] = { "--mmu=native,shadow", "--pages=4k,2m", "--workload=memsweep",
 				"--param", "size=8m", "--param", "passes=1", NULL };
