@@ -1,8 +1,12 @@
 /*
  * gos.c - the guest OS's memory: frame allocator, the kernel's direct
  * map, user address spaces in 4-level tables in guest RAM, the page
- * cache, and the #PF handler (demand zero, file fault-in, copy-on-write).
- * Guest code: every table read and write goes through the vCPU.
+ * cache, the struct page array (memmap) whose reference and map counts
+ * every fault, fork and exit updates, and the kernel text the kernel's
+ * paths fetch from. Guest code: every table read and write goes through
+ * the vCPU. The files of the guest OS call downwards only: gos.c
+ * (memory) <- kmem.c (a process's kernel objects) <- proc.c (processes,
+ * address spaces) <- fault.c (the #PF handler) <- boot.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +16,71 @@
 
 #define RESERVED_LOW	(1 * MiB)	/* firmware area, never allocated */
 #define SIGSEGV		11
+
+/* ------------------------------------------------------------------ */
+/* memmap: one 64-byte struct page per 4K frame of guest RAM           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * struct page (include/linux/mm_types.h, 64 bytes on x86-64):
+ *
+ *   +0x00 flags   +0x08 lru/mapping/index ...   +0x30 _mapcount  +0x34 _refcount
+ */
+#define PAGE_FLAGS	0x00
+#define PAGE_MAPCOUNT	0x30
+#define PAGE_REFCOUNT	0x34
+
+static gva_t page_struct(const struct gos *os, gpa_t gpa)
+{
+	return gos_dmap(os, os->memmap + (gpa / PAGE_SIZE) * STRUCT_PAGE_SIZE);
+}
+
+static int memmap_init(struct gos *os, gpa_t base)
+{
+	uint64_t f, n = 0;
+
+	/*
+	 * The reserved frames' struct pages (firmware area, the memmap
+	 * itself) get their reference now (the rest of each stays zero). The rest are
+	 * initialised when the allocator first hands their frame out
+	 * (prep_new_page writes the same line), as with Linux's
+	 * CONFIG_DEFERRED_STRUCT_PAGE_INIT: guest RAM starts zeroed, which
+	 * is a free frame's struct page (refcount 0).
+	 */
+	os->memmap = base;
+	for (f = 0; f < os->fr.nframes && os->fr.ref[f]; f++, n++)
+		g_st32(os->cpu, page_struct(os, f * PAGE_SIZE) + PAGE_REFCOUNT, os->fr.ref[f]);
+	g_insn(os->cpu, 8 * n);
+	return 0;
+}
+
+static uint32_t page_ref(struct gos *os, gpa_t gpa)
+{
+	return g_ld32(os->cpu, page_struct(os, gpa) + PAGE_REFCOUNT);
+}
+
+static void page_set_ref(struct gos *os, gpa_t gpa, uint32_t ref, bool alloc)
+{
+	gva_t sp = page_struct(os, gpa);
+
+	/* The allocator's prep_new_page also resets flags and the map
+	 * count: the same line. */
+	if (alloc) {
+		g_st64(os->cpu, sp + PAGE_FLAGS, 0);
+		g_st32(os->cpu, sp + PAGE_MAPCOUNT, UINT32_MAX);	/* -1: unmapped */
+	}
+	g_st32(os->cpu, sp + PAGE_REFCOUNT, ref);
+}
+
+void gos_page_mapped(struct gos *os, gpa_t gpa, int delta)
+{
+	gva_t sp = page_struct(os, gpa) + PAGE_MAPCOUNT;
+	uint32_t c = g_ld32(os->cpu, sp);
+
+	/* page_add_*_rmap / page_remove_rmap: an atomic on _mapcount */
+	g_st32(os->cpu, sp, c + (uint32_t)delta);
+	g_insn(os->cpu, INSNS_RMAP);
+}
 
 /* ------------------------------------------------------------------ */
 /* Frame allocator                                                      */
@@ -124,7 +193,7 @@ gpa_t gos_frame_alloc(struct gos *os, unsigned level)
 	gos_kpath(os, KP_PAGE_ALLOC);
 	gpa = level > LEVEL_4K ? frame_alloc_large(&os->fr, level) : frame_alloc_4k(&os->fr);
 	if (gpa && os->memmap)
-		kmem_page_set_ref(os, gpa, 1, true);
+		page_set_ref(os, gpa, 1, true);
 	return gpa;
 }
 
@@ -132,7 +201,7 @@ gpa_t gos_frame_alloc(struct gos *os, unsigned level)
 static uint32_t frame_ref(struct gos *os, gpa_t gpa)
 {
 	uint16_t host = os->fr.ref[gpa / PAGE_SIZE];
-	uint32_t r = kmem_page_ref(os, gpa);
+	uint32_t r = page_ref(os, gpa);
 
 	BUG_ON(r != host, "struct page refcount disagrees with the allocator");
 	return r;
@@ -143,7 +212,7 @@ void gos_frame_get(struct gos *os, gpa_t gpa)
 	uint16_t *r = &os->fr.ref[gpa / PAGE_SIZE];
 
 	BUG_ON(*r == 0 || *r == UINT16_MAX, "reference to a free or saturated frame");
-	kmem_page_set_ref(os, gpa, frame_ref(os, gpa) + 1, false);	/* get_page */
+	page_set_ref(os, gpa, frame_ref(os, gpa) + 1, false);	/* get_page */
 	(*r)++;
 }
 
@@ -158,7 +227,7 @@ void gos_frame_put(struct gos *os, gpa_t gpa, unsigned level)
 	uint64_t f = gpa / PAGE_SIZE;
 
 	BUG_ON(fr->ref[f] == 0, "freeing a free frame");
-	kmem_page_set_ref(os, gpa, frame_ref(os, gpa) - 1, false);	/* put_page */
+	page_set_ref(os, gpa, frame_ref(os, gpa) - 1, false);	/* put_page */
 	if (--fr->ref[f] > 0)
 		return;
 	g_insn(os->cpu, INSNS_FRAME_FREE);
@@ -321,7 +390,7 @@ gpa_t gos_page_cache(struct gos *os, enum gos_file file, uint64_t pg)
 }
 
 /* ------------------------------------------------------------------ */
-/* The #PF handler                                                      */
+/* VMAs                                                                 */
 /* ------------------------------------------------------------------ */
 
 struct gos_vma *gos_vma_find(struct gos_proc *p, gva_t va)
@@ -334,219 +403,6 @@ struct gos_vma *gos_vma_find(struct gos_proc *p, gva_t va)
 	return NULL;
 }
 
-static uint64_t leaf_flags(const struct gos_vma *vma, unsigned level, bool writable)
-{
-	uint64_t pte = PTE_P | PTE_U;
-
-	if (writable)
-		pte |= PTE_W;
-	if (!(vma->prot & VMA_EXEC))
-		pte |= PTE_NX;
-	if (level > LEVEL_4K)
-		pte |= PTE_PS;
-	return pte;
-}
-
-/* Back the page containing cr2 with zeroed memory (do_anonymous_page),
- * with a large page where the VMA covers the whole aligned region. */
-static int fault_anon(struct gos *os, struct gos_vma *vma, gva_t cr2, uint32_t ec)
-{
-	unsigned level = os->user_level;
-	gva_t va;
-	gpa_t frame = 0;
-	uint64_t pte;
-
-	gos_kpath(os, KP_ANON);
-	while (level > LEVEL_4K) {
-		va = cr2 & ~(LEVEL_SIZE(level) - 1);
-		if (va >= vma->start && va + LEVEL_SIZE(level) <= vma->end &&
-		    (frame = gos_alloc_zeroed(os, level)) != 0)
-			break;
-		level--;
-	}
-	va = cr2 & ~(LEVEL_SIZE(level) - 1);
-	if (!frame)
-		frame = gos_alloc_zeroed(os, LEVEL_4K);
-	if (!frame)
-		return gos_kill(os, SIGSEGV, cr2, ec);	/* out of memory */
-	pte = frame | leaf_flags(vma, level, (vma->prot & VMA_WRITE) != 0);
-	if (ec & PFERR_W)
-		pte |= PTE_D;		/* Linux: pte_mkdirty on a write fault */
-	vma->anon = true;
-	os->st.zero_faults++;
-	if (gos_map_page(os, os->cur->pml4, va, level, pte) < 0) {
-		gos_frame_put(os, frame, level);
-		return gos_kill(os, SIGSEGV, cr2, ec);
-	}
-	kmem_page_mapped(os, frame, 1);
-	return 0;
-}
-
-/*
- * do_fault_around: map the page-cache pages already in memory around a
- * read fault, fault_around_bytes (64 KiB) aligned down from the fault,
- * clipped to the VMA and to the one page table that maps va (Linux
- * clips to the PMD), skipping entries already present (filemap_map_pages).
- * `table` is that page table. Counts the pages mapped beside va's.
- */
-static void fault_around(struct gos *os, struct gos_vma *vma, gva_t va, gpa_t table)
-{
-	const uint64_t win = (uint64_t)FAULT_AROUND_PAGES * PAGE_SIZE;
-	gva_t lo = va & ~(win - 1), hi = lo + win, a;
-	gva_t pmd_lo = va & ~(LEVEL_SIZE(LEVEL_2M) - 1);
-
-	if (lo < vma->start)
-		lo = vma->start;
-	if (lo < pmd_lo)
-		lo = pmd_lo;
-	if (hi > vma->end)
-		hi = vma->end;
-	if (hi > pmd_lo + LEVEL_SIZE(LEVEL_2M))
-		hi = pmd_lo + LEVEL_SIZE(LEVEL_2M);
-	for (a = lo; a < hi; a += PAGE_SIZE) {
-		unsigned i = (unsigned)WALK_INDEX(a, 1);
-		uint64_t pg = vma->pgoff + (a - vma->start) / PAGE_SIZE;
-		gpa_t cache;
-
-		if (a == va)
-			continue;
-		if (gos_pte_read(os, table, i) & PTE_P)
-			continue;
-		cache = os->page_cache[vma->file][pg];
-		if (!cache)
-			continue;	/* not in memory: only the faulting page is read in */
-		g_insn(os->cpu, INSNS_FAULT_AROUND_PTE);
-		gos_frame_get(os, cache);
-		kmem_page_mapped(os, cache, 1);
-		gos_pte_write(os, table, i, cache | leaf_flags(vma, LEVEL_4K,
-			      (vma->prot & (VMA_WRITE | VMA_SHARED)) == (VMA_WRITE | VMA_SHARED)));
-		os->st.fault_around++;
-	}
-}
-
-/*
- * A file-backed page (do_read_fault / do_cow_fault): map the page-cache
- * frame read-only, with the cached pages around it (fault-around), or
- * for a write to a private mapping, a private copy.
- */
-static int fault_file(struct gos *os, struct gos_vma *vma, gva_t cr2, uint32_t ec)
-{
-	gva_t va = cr2 & PAGE_MASK;
-	gpa_t cache, frame, table;
-	unsigned index, level;
-	uint64_t pte;
-	bool cow = (ec & PFERR_W) && !(vma->prot & VMA_SHARED);
-
-	gos_kpath(os, KP_FILE);
-	cache = gos_page_cache(os, vma->file, vma->pgoff + (va - vma->start) / PAGE_SIZE);
-	frame = cache;
-	if (!cache)
-		return gos_kill(os, SIGSEGV, cr2, ec);
-	if (cow) {
-		frame = gos_frame_alloc(os, LEVEL_4K);
-		if (!frame)
-			return gos_kill(os, SIGSEGV, cr2, ec);
-		gos_copy_frame(os, frame, cache, PAGE_SIZE);
-		vma->anon = true;
-		pte = frame | leaf_flags(vma, LEVEL_4K, true) | PTE_D;
-		os->st.cow_copies++;
-	} else {
-		gos_frame_get(os, cache);
-		pte = frame | leaf_flags(vma, LEVEL_4K,
-					 (vma->prot & (VMA_WRITE | VMA_SHARED)) ==
-					 (VMA_WRITE | VMA_SHARED));
-		os->st.file_faults++;
-	}
-	if (gos_map_page(os, os->cur->pml4, va, LEVEL_4K, pte) < 0) {
-		gos_frame_put(os, frame, LEVEL_4K);
-		return gos_kill(os, SIGSEGV, cr2, ec);
-	}
-	kmem_page_mapped(os, frame, 1);
-	/* Only files with a page cache (vm_ops->map_pages) fault around:
-	 * the vDSO and vvar are special mappings, mapped a page a fault. */
-	if (!cow && vma->file != GOS_FILE_VVAR && vma->file != GOS_FILE_VDSO &&
-	    gos_lookup(os, os->cur->pml4, va, &table, &index, &level, &pte))
-		fault_around(os, vma, va, table);
-	return 0;
-}
-
-/*
- * A write to a present read-only page of a writable private mapping
- * (do_wp_page): the sole owner of an anonymous page takes it back
- * writable (wp_page_reuse); otherwise the page is copied (wp_page_copy:
- * clear the entry, flush it, set the new one).
- */
-static int fault_cow(struct gos *os, gva_t cr2, uint32_t ec)
-{
-	gpa_t table, old, frame;
-	unsigned index, level;
-	uint64_t pte, size;
-	gva_t va;
-
-	gos_kpath(os, KP_COW);
-	if (!gos_lookup(os, os->cur->pml4, cr2, &table, &index, &level, &pte))
-		return gos_kill(os, SIGSEGV, cr2, ec);
-	size = LEVEL_SIZE(level);
-	va = cr2 & ~(size - 1);
-	old = pte & PTE_ADDR_MASK & ~(size - 1);
-	/* A page-cache frame always has the cache's reference besides the
-	 * mapping's, so it is never taken over, only copied. */
-	if (gos_frame_refs(os, old) == 1) {
-		gos_pte_write(os, table, index, pte | PTE_W | PTE_D);
-		os->st.cow_reuses++;
-		return 0;
-	}
-	frame = gos_frame_alloc(os, level);
-	if (!frame)
-		return gos_kill(os, SIGSEGV, cr2, ec);
-	gos_copy_frame(os, frame, old, size);
-	gos_pte_write(os, table, index, 0);
-	vcpu_invlpg(os->cpu, va);
-	gos_pte_write(os, table, index,
-		      (pte & ~(PTE_ADDR_MASK & ~(size - 1))) | frame | PTE_W | PTE_D);
-	kmem_page_mapped(os, frame, 1);
-	kmem_page_mapped(os, old, -1);
-	gos_frame_put(os, old, level);
-	os->st.cow_copies++;
-	return 0;
-}
-
-static int gos_pf(struct vcpu *cpu, gva_t cr2, uint32_t ec, void *opaque)
-{
-	struct gos *os = opaque;
-	struct gos_vma *vma = gos_vma_find(os->cur, cr2);
-	int r;
-
-	g_insn(cpu, INSNS_PF_ENTRY);
-	kmem_kentry(os);
-	gos_kpath(os, KP_ENTRY);
-	gos_kpath(os, KP_FAULT);
-	if (os->cur->pid != 1)
-		os->st.child_faults++;
-	/* A kernel-mode fault on a user address is handled as the user's
-	 * only inside put_user/get_user (the exception table). */
-	if (!vma || (ec & PFERR_RSVD) || (!(ec & PFERR_U) && !os->uaccess))
-		return gos_kill(os, SIGSEGV, cr2, ec);
-	kmem_vma_find(os, os->cur, (unsigned)(vma - os->cur->vma));
-	if ((ec & PFERR_W) && !(vma->prot & VMA_WRITE))
-		return gos_kill(os, SIGSEGV, cr2, ec);
-	if ((ec & PFERR_I) && !(vma->prot & VMA_EXEC))
-		return gos_kill(os, SIGSEGV, cr2, ec);
-	if (ec & PFERR_P) {
-		/* Present: only a write to a COW page is legitimate. */
-		if (!(ec & PFERR_W) || (vma->prot & VMA_SHARED))
-			return gos_kill(os, SIGSEGV, cr2, ec);
-		r = fault_cow(os, cr2, ec);
-	} else if (vma->file != GOS_FILE_NONE) {
-		r = fault_file(os, vma, cr2, ec);
-	} else {
-		r = fault_anon(os, vma, cr2, ec);
-	}
-	g_insn(cpu, INSNS_PF_EXIT);
-	kmem_kexit(os);
-	return r;
-}
-
 void gos_put_user(struct gos *os, gva_t va, uint64_t val)
 {
 	/* __put_user: a supervisor store to a user address; CR0.WP makes
@@ -554,6 +410,64 @@ void gos_put_user(struct gos *os, gva_t va, uint64_t val)
 	os->uaccess = true;
 	g_st64(os->cpu, va, val);
 	os->uaccess = false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Kernel text                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Where each kernel path's code lies in the kernel image, and how many
+ * lines of it one run of the path fetches. Offsets keep the order of a
+ * vmlinux's sections (entry code, then mm/, kernel/); line counts are a
+ * handful per path, estimates from the paths' sizes (docs/guest-os.md).
+ */
+static const struct { uint32_t off; uint16_t lines; } kpaths[KP_NR] = {
+	[KP_ENTRY]	= { 0x000000, 6 },	/* entry_SYSCALL_64, asm_exc_page_fault, return */
+	[KP_FAULT]	= { 0x040000, 10 },	/* exc_page_fault .. handle_mm_fault, find_vma */
+	[KP_ANON]	= { 0x044000, 6 },	/* do_anonymous_page */
+	[KP_FILE]	= { 0x048000, 8 },	/* do_read_fault, filemap_map_pages */
+	[KP_COW]	= { 0x04c000, 8 },	/* do_wp_page, wp_page_copy */
+	[KP_PAGE_ALLOC]	= { 0x060000, 6 },	/* get_page_from_freelist, prep_new_page */
+	[KP_PAGE_FREE]	= { 0x064000, 4 },	/* free_unref_page */
+	[KP_COPY_PAGE]	= { 0x068000, 2 },	/* copy_page / clear_page_erms */
+	[KP_FORK]	= { 0x100000, 24 },	/* kernel_clone, copy_process, dup_task_struct */
+	[KP_DUP_MMAP]	= { 0x108000, 10 },	/* dup_mmap, vm_area_dup, anon_vma_fork */
+	[KP_COPY_PTE]	= { 0x10c000, 6 },	/* copy_page_range .. copy_present_pte */
+	[KP_EXIT]	= { 0x110000, 20 },	/* do_exit, exit_mm, exit_notify */
+	[KP_ZAP]	= { 0x118000, 8 },	/* exit_mmap, unmap_vmas, free_pgtables */
+	[KP_WAIT]	= { 0x120000, 8 },	/* do_wait, wait_task_zombie, release_task */
+	[KP_SWITCH]	= { 0x128000, 10 },	/* __schedule, switch_mm_irqs_off, __switch_to */
+	[KP_SYSCALL]	= { 0x130000, 2 },	/* a small system call's body */
+};
+
+void gos_kpath(struct gos *os, enum kpath path)
+{
+	gva_t va = GOS_KERNEL_TEXT + kpaths[path].off;
+	unsigned i;
+
+	if (!(os->cpu->mmu.sregs.cr0 & CR0_PG))
+		return;
+	for (i = 0; i < kpaths[path].lines; i++)
+		g_fetch(os->cpu, va + (gva_t)i * VMM_LINE);
+}
+
+static int map_kernel_text(struct gos *os)
+{
+	const uint64_t kflags = PTE_P | PTE_A | PTE_G | PTE_PS;	/* __PAGE_KERNEL_ROX */
+	gpa_t text = gos_frame_alloc(os, LEVEL_2M), pdpt, pd;
+
+	if (!text)
+		return -1;
+	pdpt = gos_alloc_zeroed(os, LEVEL_4K);
+	pd = pdpt ? gos_alloc_zeroed(os, LEVEL_4K) : 0;
+	if (!pd)
+		return -1;
+	os->ktext = text;
+	gos_pte_write(os, os->kpml4, (unsigned)WALK_INDEX(GOS_KERNEL_TEXT, 4), pdpt | PTE_P | PTE_W);
+	gos_pte_write(os, pdpt, (unsigned)WALK_INDEX(GOS_KERNEL_TEXT, 3), pd | PTE_P | PTE_W);
+	gos_pte_write(os, pd, (unsigned)WALK_INDEX(GOS_KERNEL_TEXT, 2), text | kflags);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -592,75 +506,15 @@ static int build_direct_map(struct gos *os)
 }
 
 /*
- * A fresh process: its task_struct and kernel stack (copied from
- * `from`'s, as dup_task_struct does, or zeroed), its mm_struct, and its
- * own PML4 with the kernel half shared: pgd_alloc clears the user half
- * and copies the kernel's 256 top-level entries (clone_pgd_range, line
- * by line; pte_writes counts the present ones).
+ * gos_mem_init - the guest OS's memory, with paging still off: the frame
+ * allocator and memmap, the page cache's index, the kernel PML4 with the
+ * direct map and kernel text. 0, or -1 with the reason in err (and
+ * everything undone).
  */
-int gos_proc_init(struct gos *os, struct gos_proc *p, int pid, int ppid,
-		  const struct gos_proc *from)
-{
-	uint8_t line[VMM_LINE];
-	unsigned i, e;
-
-	memset(p, 0, sizeof(*p));
-	p->pid = pid;
-	p->ppid = ppid;
-	p->state = PROC_RUNNABLE;
-	p->mmap_next = GOS_USER_MMAP_BASE;
-	if (kmem_task_alloc(os, p, from) < 0)
-		return -1;
-	g_st64(os->cpu, gos_dmap(os, p->task + TASK_PID), (uint64_t)pid);
-	g_st64(os->cpu, gos_dmap(os, p->task + TASK_PPID), (uint64_t)ppid);
-	if (kmem_mm_alloc(os, p, from) < 0) {
-		kmem_task_free(os, p);
-		return -1;
-	}
-	p->pml4 = gos_alloc_zeroed(os, LEVEL_4K);	/* the user half cleared */
-	if (!p->pml4) {
-		kmem_mm_free(os, p);
-		kmem_task_free(os, p);
-		return -1;
-	}
-	for (i = 256 * 8; i < PAGE_SIZE; i += VMM_LINE) {
-		g_ldline(os->cpu, gos_dmap(os, os->kpml4 + i), line);
-		g_stline(os->cpu, gos_dmap(os, p->pml4 + i), line);
-		for (e = 0; e < VMM_LINE; e += 8) {
-			uint64_t v;
-
-			memcpy(&v, line + e, 8);
-			if (v & PTE_P)
-				os->st.pte_writes++;
-		}
-	}
-	g_insn(os->cpu, 2 * 256 / 8);
-	return 0;
-}
-
-/* gos_proc_free - a reaped process's last kernel objects: its PML4
- * (mmdrop's pgd_free), mm_struct and VMA slab, task_struct and stack. */
-void gos_proc_free(struct gos *os, struct gos_proc *p)
-{
-	gos_frame_put(os, p->pml4, LEVEL_4K);
-	kmem_mm_free(os, p);
-	kmem_task_free(os, p);
-	p->state = PROC_FREE;
-}
-
-int gos_boot(struct gos *os, struct vcpu *cpu, unsigned user_level, bool pcid,
-	     char *err, size_t errlen)
+int gos_mem_init(struct gos *os, char *err, size_t errlen)
 {
 	unsigned f;
 
-	memset(os, 0, sizeof(*os));
-	os->cpu = cpu;
-	os->ram = cpu->mmu.hmem.guest_size;
-	os->user_level = user_level;
-	os->pcid = pcid;
-	os->next_pid = 2;
-	for (f = 0; f < GOS_NR_PCIDS; f++)
-		os->pcid_owner[f] = -1;
 	if (os->ram < 4 * LEVEL_SIZE(LEVEL_2M) || os->ram % LEVEL_SIZE(LEVEL_2M)) {
 		snprintf(err, errlen, "guest RAM must be a multiple of 2 MiB, at least 8 MiB");
 		return -1;
@@ -677,21 +531,10 @@ int gos_boot(struct gos *os, struct vcpu *cpu, unsigned user_level, bool pcid,
 	}
 
 	/* Paging is off: these stores are physical. */
-	kmem_memmap_init(os, RESERVED_LOW);
+	memmap_init(os, RESERVED_LOW);
 	os->kpml4 = gos_alloc_zeroed(os, LEVEL_4K);
-	if (!os->kpml4 || build_direct_map(os) < 0 || kmem_kernel_text(os) < 0)
+	if (!os->kpml4 || build_direct_map(os) < 0 || map_kernel_text(os) < 0)
 		goto oom;
-
-	vcpu_write_cr4(cpu, CR4_PAE | CR4_PGE | (pcid ? CR4_PCIDE : 0));
-	vcpu_write_efer(cpu, EFER_LME | EFER_NXE);
-	vcpu_write_cr3(cpu, os->kpml4);
-	vcpu_write_cr0(cpu, CR0_PE | CR0_PG | CR0_WP);
-	cpu->pf_handler = gos_pf;
-	cpu->pf_opaque = os;
-
-	if (gos_proc_init(os, &os->proc[0], 1, 0, NULL) < 0)
-		goto oom;
-	gos_switch_to(os, &os->proc[0]);
 	return 0;
 oom:
 	snprintf(err, errlen, "guest RAM too small to boot");
@@ -715,38 +558,8 @@ void gos_shutdown(struct gos *os)
 }
 
 /* ------------------------------------------------------------------ */
-/* Mappings                                                             */
+/* User and kernel mode                                               */
 /* ------------------------------------------------------------------ */
-
-int gos_mmap(struct gos *os, gva_t start, uint64_t len, unsigned prot,
-	     enum gos_file file, uint64_t pgoff)
-{
-	struct gos_proc *p = os->cur;
-
-	if (p->nvma == GOS_MAX_VMAS || len == 0 || (start | len) & (PAGE_SIZE - 1))
-		return -1;
-	if (file != GOS_FILE_NONE && pgoff + len / PAGE_SIZE > os->file_pages[file])
-		return -1;
-	p->vma[p->nvma++] = (struct gos_vma){ .start = start, .end = start + len,
-					      .prot = prot, .file = file, .pgoff = pgoff };
-	vcpu_syscall(os->cpu);
-	g_insn(os->cpu, INSNS_SYSCALL + INSNS_PF_ENTRY);	/* mmap's work */
-	kmem_vma_write(os, p, p->nvma - 1);
-	return 0;
-}
-
-gva_t gos_mmap_anon(struct gos *os, uint64_t len, unsigned prot)
-{
-	struct gos_proc *p = os->cur;
-	uint64_t align = LEVEL_SIZE(os->user_level);
-	gva_t start = (p->mmap_next + align - 1) & ~(align - 1);
-
-	len = (len + align - 1) & ~(align - 1);
-	if (gos_mmap(os, start, len, prot, GOS_FILE_NONE, 0) < 0)
-		return 0;
-	p->mmap_next = start + len;
-	return start;
-}
 
 void gos_user(struct gos *os)
 {

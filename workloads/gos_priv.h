@@ -1,6 +1,10 @@
 /*
- * gos_priv.h - the guest OS's internal interface between its files
- * (gos.c: memory; proc.c: processes). Not included outside workloads/.
+ * gos_priv.h - the guest OS's internal interface between its files,
+ * which call downwards only: gos.c (memory, memmap, kernel text) <-
+ * kmem.c (a process's kernel objects) <- proc.c (processes, mmap) <-
+ * fault.c (#PF) <- boot.c.
+ * Not included outside workloads/; what tests and tools may look at is
+ * in workloads.h ("Inspection").
  */
 #ifndef MEMVIRT_GOS_PRIV_H
 #define MEMVIRT_GOS_PRIV_H
@@ -53,20 +57,13 @@ enum kpath {
 };
 
 /* gos_kpath - the kernel runs `path`: it fetches that path's lines of
- * kernel text (a global 2M page). */
+ * kernel text (a global 2M page, mapped at boot; gos.c). */
 void gos_kpath(struct gos *os, enum kpath path);
 
-/* kmem_kernel_text - map the kernel image's text (one global 2M page at
- * GOS_KERNEL_TEXT) under the kernel PML4. 0 or -1. */
-int kmem_kernel_text(struct gos *os);
-
-/* The memmap: kmem_memmap_init builds it at `base` (paging off, frames
- * already reserved); the others read and write one frame's struct page.
- * alloc: the allocator hands the frame out (flags, map count reset). */
-int kmem_memmap_init(struct gos *os, gpa_t base);
-uint32_t kmem_page_ref(struct gos *os, gpa_t gpa);
-void kmem_page_set_ref(struct gos *os, gpa_t gpa, uint32_t ref, bool alloc);
-void kmem_page_mapped(struct gos *os, gpa_t gpa, int delta);
+/* gos_page_mapped - a frame's struct page _mapcount moves by delta
+ * (page_add_*_rmap / page_remove_rmap; gos.c). Its _refcount moves with
+ * gos_frame_get / gos_frame_put. */
+void gos_page_mapped(struct gos *os, gpa_t gpa, int delta);
 
 /* A process's task_struct (copied from `from`, or zeroed for the first)
  * and kernel stack; its mm_struct (likewise). 0 or -1 (out of frames). */
@@ -91,17 +88,6 @@ void kmem_vma_free(struct gos *os, struct gos_proc *p, unsigned i);
 
 #define FRAMES_PER_BLOCK	512u	/* 4K frames in a 2M block */
 
-/* The guest-virtual address at which the kernel reaches gpa. */
-static inline gva_t gos_dmap(const struct gos *os, gpa_t gpa)
-{
-	return (os->cpu->mmu.sregs.cr0 & CR0_PG) ? GOS_DIRECT_MAP + gpa : gpa;
-}
-
-static inline uint64_t gos_pte_read(struct gos *os, gpa_t table, unsigned index)
-{
-	return g_ld64(os->cpu, gos_dmap(os, table + 8u * index));
-}
-
 static inline void gos_pte_write(struct gos *os, gpa_t table, unsigned index,
 				 uint64_t pte)
 {
@@ -115,17 +101,7 @@ gpa_t gos_frame_alloc(struct gos *os, unsigned level);
 gpa_t gos_alloc_zeroed(struct gos *os, unsigned level);
 void gos_frame_get(struct gos *os, gpa_t gpa);
 void gos_frame_put(struct gos *os, gpa_t gpa, unsigned level);
-uint16_t gos_frame_refs(struct gos *os, gpa_t gpa);
 void gos_copy_frame(struct gos *os, gpa_t dst, gpa_t src, uint64_t len);
-
-/* gos_map_page - install leaf pte for va at level under root, allocating
- * intermediate tables. 0, or -1 when out of frames. */
-int gos_map_page(struct gos *os, gpa_t root, gva_t va, unsigned level, uint64_t pte);
-
-/* gos_lookup - the leaf entry mapping va under root: its table and
- * index, level and value. Returns false when nothing is mapped. */
-bool gos_lookup(struct gos *os, gpa_t root, gva_t va, gpa_t *table, unsigned *index,
-		unsigned *level, uint64_t *pte);
 
 struct gos_vma *gos_vma_find(struct gos_proc *p, gva_t va);
 
@@ -160,5 +136,12 @@ void gos_put_user(struct gos *os, gva_t va, uint64_t val);
 
 /* gos_switch_to - schedule p: CR3 write (with PCID when enabled). */
 void gos_switch_to(struct gos *os, struct gos_proc *p);
+
+/* gos_mem_init - frames, memmap, page-cache index, the kernel PML4 with
+ * the direct map and kernel text (gos.c). 0, or -1 with the reason. */
+int gos_mem_init(struct gos *os, char *err, size_t errlen);
+
+/* gos_pf - the #PF handler the vCPU calls (fault.c); opaque is the gos. */
+int gos_pf(struct vcpu *cpu, gva_t cr2, uint32_t ec, void *opaque);
 
 #endif /* MEMVIRT_GOS_PRIV_H */

@@ -1,80 +1,14 @@
 /*
- * kmem.c - the guest kernel's own data in guest RAM, as Linux 6.x keeps
- * it: the struct page array (memmap) whose reference and map counts
- * every fault, fork and exit updates; task_structs and 16 KiB kernel
- * stacks; mm_structs with their VMA records and maple-tree nodes; and
- * the kernel text the kernel's paths fetch from. Guest code: every
- * field is read and written through the vCPU, so its TLB misses, walks
- * and (under shadow paging) traces happen like the user program's.
+ * kmem.c - a process's kernel objects in guest RAM, as Linux 6.x keeps
+ * them: task_structs and 16 KiB kernel stacks; mm_structs with their
+ * VMA records and maple-tree nodes. (The struct page array and the
+ * kernel text are the memory's: gos.c.) Guest code: every field is read
+ * and written through the vCPU, so its TLB misses, walks and (under
+ * shadow paging) traces happen like the user program's.
  */
 #include <string.h>
 
 #include "gos_priv.h"
-
-/* ------------------------------------------------------------------ */
-/* memmap: one 64-byte struct page per 4K frame of guest RAM           */
-/* ------------------------------------------------------------------ */
-
-/*
- * struct page (include/linux/mm_types.h, 64 bytes on x86-64):
- *
- *   +0x00 flags   +0x08 lru/mapping/index ...   +0x30 _mapcount  +0x34 _refcount
- */
-#define PAGE_FLAGS	0x00
-#define PAGE_MAPCOUNT	0x30
-#define PAGE_REFCOUNT	0x34
-
-static gva_t page_struct(const struct gos *os, gpa_t gpa)
-{
-	return gos_dmap(os, os->memmap + (gpa / PAGE_SIZE) * STRUCT_PAGE_SIZE);
-}
-
-int kmem_memmap_init(struct gos *os, gpa_t base)
-{
-	uint64_t f, n = 0;
-
-	/*
-	 * The reserved frames' struct pages (firmware area, the memmap
-	 * itself) get their reference now (the rest of each stays zero). The rest are
-	 * initialised when the allocator first hands their frame out
-	 * (prep_new_page writes the same line), as with Linux's
-	 * CONFIG_DEFERRED_STRUCT_PAGE_INIT: guest RAM starts zeroed, which
-	 * is a free frame's struct page (refcount 0).
-	 */
-	os->memmap = base;
-	for (f = 0; f < os->fr.nframes && os->fr.ref[f]; f++, n++)
-		g_st32(os->cpu, page_struct(os, f * PAGE_SIZE) + PAGE_REFCOUNT, os->fr.ref[f]);
-	g_insn(os->cpu, 8 * n);
-	return 0;
-}
-
-uint32_t kmem_page_ref(struct gos *os, gpa_t gpa)
-{
-	return g_ld32(os->cpu, page_struct(os, gpa) + PAGE_REFCOUNT);
-}
-
-void kmem_page_set_ref(struct gos *os, gpa_t gpa, uint32_t ref, bool alloc)
-{
-	gva_t sp = page_struct(os, gpa);
-
-	/* The allocator's prep_new_page also resets flags and the map
-	 * count: the same line. */
-	if (alloc) {
-		g_st64(os->cpu, sp + PAGE_FLAGS, 0);
-		g_st32(os->cpu, sp + PAGE_MAPCOUNT, UINT32_MAX);	/* -1: unmapped */
-	}
-	g_st32(os->cpu, sp + PAGE_REFCOUNT, ref);
-}
-
-void kmem_page_mapped(struct gos *os, gpa_t gpa, int delta)
-{
-	gva_t sp = page_struct(os, gpa) + PAGE_MAPCOUNT;
-	uint32_t c = g_ld32(os->cpu, sp);
-
-	/* page_add_*_rmap / page_remove_rmap: an atomic on _mapcount */
-	g_st32(os->cpu, sp, c + (uint32_t)delta);
-	g_insn(os->cpu, INSNS_RMAP);
-}
 
 /* ------------------------------------------------------------------ */
 /* Kernel objects of a process                                          */
@@ -316,62 +250,4 @@ void kmem_vma_free(struct gos *os, struct gos_proc *p, unsigned i)
 		g_insn(os->cpu, INSNS_ANON_VMA_FORK / 2);	/* unlink_anon_vmas */
 	g_st64(os->cpu, r + VMA_START, 0);
 	g_insn(os->cpu, INSNS_VMA_FREE);
-}
-
-/* ------------------------------------------------------------------ */
-/* Kernel text                                                          */
-/* ------------------------------------------------------------------ */
-
-/*
- * Where each kernel path's code lies in the kernel image, and how many
- * lines of it one run of the path fetches. Offsets keep the order of a
- * vmlinux's sections (entry code, then mm/, kernel/); line counts are a
- * handful per path, estimates from the paths' sizes (docs/guest-os.md).
- */
-static const struct { uint32_t off; uint16_t lines; } kpaths[KP_NR] = {
-	[KP_ENTRY]	= { 0x000000, 6 },	/* entry_SYSCALL_64, asm_exc_page_fault, return */
-	[KP_FAULT]	= { 0x040000, 10 },	/* exc_page_fault .. handle_mm_fault, find_vma */
-	[KP_ANON]	= { 0x044000, 6 },	/* do_anonymous_page */
-	[KP_FILE]	= { 0x048000, 8 },	/* do_read_fault, filemap_map_pages */
-	[KP_COW]	= { 0x04c000, 8 },	/* do_wp_page, wp_page_copy */
-	[KP_PAGE_ALLOC]	= { 0x060000, 6 },	/* get_page_from_freelist, prep_new_page */
-	[KP_PAGE_FREE]	= { 0x064000, 4 },	/* free_unref_page */
-	[KP_COPY_PAGE]	= { 0x068000, 2 },	/* copy_page / clear_page_erms */
-	[KP_FORK]	= { 0x100000, 24 },	/* kernel_clone, copy_process, dup_task_struct */
-	[KP_DUP_MMAP]	= { 0x108000, 10 },	/* dup_mmap, vm_area_dup, anon_vma_fork */
-	[KP_COPY_PTE]	= { 0x10c000, 6 },	/* copy_page_range .. copy_present_pte */
-	[KP_EXIT]	= { 0x110000, 20 },	/* do_exit, exit_mm, exit_notify */
-	[KP_ZAP]	= { 0x118000, 8 },	/* exit_mmap, unmap_vmas, free_pgtables */
-	[KP_WAIT]	= { 0x120000, 8 },	/* do_wait, wait_task_zombie, release_task */
-	[KP_SWITCH]	= { 0x128000, 10 },	/* __schedule, switch_mm_irqs_off, __switch_to */
-	[KP_SYSCALL]	= { 0x130000, 2 },	/* a small system call's body */
-};
-
-void gos_kpath(struct gos *os, enum kpath path)
-{
-	gva_t va = GOS_KERNEL_TEXT + kpaths[path].off;
-	unsigned i;
-
-	if (!(os->cpu->mmu.sregs.cr0 & CR0_PG))
-		return;
-	for (i = 0; i < kpaths[path].lines; i++)
-		g_fetch(os->cpu, va + (gva_t)i * VMM_LINE);
-}
-
-int kmem_kernel_text(struct gos *os)
-{
-	const uint64_t kflags = PTE_P | PTE_A | PTE_G | PTE_PS;	/* __PAGE_KERNEL_ROX */
-	gpa_t text = gos_frame_alloc(os, LEVEL_2M), pdpt, pd;
-
-	if (!text)
-		return -1;
-	pdpt = gos_alloc_zeroed(os, LEVEL_4K);
-	pd = pdpt ? gos_alloc_zeroed(os, LEVEL_4K) : 0;
-	if (!pd)
-		return -1;
-	os->ktext = text;
-	gos_pte_write(os, os->kpml4, (unsigned)WALK_INDEX(GOS_KERNEL_TEXT, 4), pdpt | PTE_P | PTE_W);
-	gos_pte_write(os, pdpt, (unsigned)WALK_INDEX(GOS_KERNEL_TEXT, 3), pd | PTE_P | PTE_W);
-	gos_pte_write(os, pd, (unsigned)WALK_INDEX(GOS_KERNEL_TEXT, 2), text | kflags);
-	return 0;
 }

@@ -11,6 +11,101 @@
 #define SIGSEGV	11
 
 /* ------------------------------------------------------------------ */
+/* Address space: mmap                                                  */
+/* ------------------------------------------------------------------ */
+
+int gos_mmap(struct gos *os, gva_t start, uint64_t len, unsigned prot,
+	     enum gos_file file, uint64_t pgoff)
+{
+	struct gos_proc *p = os->cur;
+
+	if (p->nvma == GOS_MAX_VMAS || len == 0 || (start | len) & (PAGE_SIZE - 1))
+		return -1;
+	if (file != GOS_FILE_NONE && pgoff + len / PAGE_SIZE > os->file_pages[file])
+		return -1;
+	p->vma[p->nvma++] = (struct gos_vma){ .start = start, .end = start + len,
+					      .prot = prot, .file = file, .pgoff = pgoff };
+	vcpu_syscall(os->cpu);
+	g_insn(os->cpu, INSNS_SYSCALL + INSNS_PF_ENTRY);	/* mmap's work */
+	kmem_vma_write(os, p, p->nvma - 1);
+	return 0;
+}
+
+gva_t gos_mmap_anon(struct gos *os, uint64_t len, unsigned prot)
+{
+	struct gos_proc *p = os->cur;
+	uint64_t align = LEVEL_SIZE(os->user_level);
+	gva_t start = (p->mmap_next + align - 1) & ~(align - 1);
+
+	len = (len + align - 1) & ~(align - 1);
+	if (gos_mmap(os, start, len, prot, GOS_FILE_NONE, 0) < 0)
+		return 0;
+	p->mmap_next = start + len;
+	return start;
+}
+
+/* ------------------------------------------------------------------ */
+/* Process objects                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A fresh process: its task_struct and kernel stack (copied from
+ * `from`'s, as dup_task_struct does, or zeroed), its mm_struct, and its
+ * own PML4 with the kernel half shared: pgd_alloc clears the user half
+ * and copies the kernel's 256 top-level entries (clone_pgd_range, line
+ * by line; pte_writes counts the present ones).
+ */
+int gos_proc_init(struct gos *os, struct gos_proc *p, int pid, int ppid,
+		  const struct gos_proc *from)
+{
+	uint8_t line[VMM_LINE];
+	unsigned i, e;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->ppid = ppid;
+	p->state = PROC_RUNNABLE;
+	p->mmap_next = GOS_USER_MMAP_BASE;
+	if (kmem_task_alloc(os, p, from) < 0)
+		return -1;
+	g_st64(os->cpu, gos_dmap(os, p->task + TASK_PID), (uint64_t)pid);
+	g_st64(os->cpu, gos_dmap(os, p->task + TASK_PPID), (uint64_t)ppid);
+	if (kmem_mm_alloc(os, p, from) < 0) {
+		kmem_task_free(os, p);
+		return -1;
+	}
+	p->pml4 = gos_alloc_zeroed(os, LEVEL_4K);	/* the user half cleared */
+	if (!p->pml4) {
+		kmem_mm_free(os, p);
+		kmem_task_free(os, p);
+		return -1;
+	}
+	for (i = 256 * 8; i < PAGE_SIZE; i += VMM_LINE) {
+		g_ldline(os->cpu, gos_dmap(os, os->kpml4 + i), line);
+		g_stline(os->cpu, gos_dmap(os, p->pml4 + i), line);
+		for (e = 0; e < VMM_LINE; e += 8) {
+			uint64_t v;
+
+			memcpy(&v, line + e, 8);
+			if (v & PTE_P)
+				os->st.pte_writes++;
+		}
+	}
+	g_insn(os->cpu, 2 * 256 / 8);
+	return 0;
+}
+
+/* gos_proc_free - a reaped process's last kernel objects: its PML4
+ * (mmdrop's pgd_free), mm_struct and VMA slab, task_struct and stack. */
+void gos_proc_free(struct gos *os, struct gos_proc *p)
+{
+	gos_frame_put(os, p->pml4, LEVEL_4K);
+	kmem_mm_free(os, p);
+	kmem_task_free(os, p);
+	p->state = PROC_FREE;
+}
+
+/* ------------------------------------------------------------------ */
 /* The process image                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -287,7 +382,7 @@ static int copy_vma(struct gos *os, struct gos_proc *parent, struct gos_proc *ch
 		}
 		/* copy_present_pte: the page gains a reference and a mapping */
 		gos_frame_get(os, pte & PTE_ADDR_MASK & ~(LEVEL_SIZE(level) - 1));
-		kmem_page_mapped(os, pte & PTE_ADDR_MASK & ~(LEVEL_SIZE(level) - 1), 1);
+		gos_page_mapped(os, pte & PTE_ADDR_MASK & ~(LEVEL_SIZE(level) - 1), 1);
 		if (gos_map_page(os, child->pml4, va & ~(LEVEL_SIZE(level) - 1), level,
 				 pte & ~PTE_A) < 0)
 			return -1;
@@ -369,7 +464,7 @@ static void zap_table(struct gos *os, gpa_t table, unsigned level, gva_t base)
 			continue;
 		if (level == 1 || (e & PTE_PS)) {
 			/* zap_pte_range: the mapping and its reference go */
-			kmem_page_mapped(os, e & PTE_ADDR_MASK & ~(LEVEL_SIZE(level) - 1), -1);
+			gos_page_mapped(os, e & PTE_ADDR_MASK & ~(LEVEL_SIZE(level) - 1), -1);
 			gos_frame_put(os, e & PTE_ADDR_MASK & ~(LEVEL_SIZE(level) - 1), level);
 		} else {
 			zap_table(os, e & PTE_ADDR_MASK, level - 1, va);

@@ -170,6 +170,34 @@ void gos_kernel(struct gos *os);
 /* gos_frames_free - free 4K frames now. */
 uint64_t gos_frames_free(const struct gos *os);
 
+/* ---- inspection: the guest OS's state, for tests and tools ---- */
+
+/* gos_dmap - the guest-virtual address at which the kernel reaches gpa
+ * (the direct map once paging is on, gpa itself before). */
+static inline gva_t gos_dmap(const struct gos *os, gpa_t gpa)
+{
+	return (os->cpu->mmu.sregs.cr0 & CR0_PG) ? GOS_DIRECT_MAP + gpa : gpa;
+}
+
+/* gos_pte_read - entry index of the table at gpa, read by a guest load. */
+static inline uint64_t gos_pte_read(struct gos *os, gpa_t table, unsigned index)
+{
+	return g_ld64(os->cpu, gos_dmap(os, table + 8u * index));
+}
+
+/* gos_frame_refs - the reference count of the frame at gpa (a large
+ * page's lives in its first 4K frame). */
+uint16_t gos_frame_refs(struct gos *os, gpa_t gpa);
+
+/* gos_lookup - the leaf entry mapping va under root: its table and
+ * index, level and value. Returns false when nothing is mapped. */
+bool gos_lookup(struct gos *os, gpa_t root, gva_t va, gpa_t *table, unsigned *index,
+		unsigned *level, uint64_t *pte);
+
+/* gos_map_page - install leaf pte for va at level under root, allocating
+ * intermediate tables (guest stores). 0, or -1 when out of frames. */
+int gos_map_page(struct gos *os, gpa_t root, gva_t va, unsigned level, uint64_t pte);
+
 /* ---- processes (proc.c) ---- */
 
 /* gos_fork - the fork system call from the current process: a child with

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gos_priv.h"
+#include "workloads.h"
 
 struct guest {
 	struct profile	prof;

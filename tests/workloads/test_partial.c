@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gos_priv.h"
+#include "workloads.h"
 
 #define RAM	(64 * MiB)
 #define VA	UINT64_C(0x0000004000000000)	/* 256 GiB: a free, 1G-aligned user slot */
