@@ -139,17 +139,17 @@ static const struct l1_personality kvm_now = {
 	.handlers = kvm_handlers,
 };
 
-const struct l1_personality *const l1_personalities[] = {
+const struct l1_personality *const l1hv_personalities[] = {
 	&kvm_413, &kvm_413_debugctl, &kvm_413_msrmerge, &kvm_413_shadow, &kvm_now, NULL,
 };
 
-const struct l1_personality *l1_personality_find(const char *name)
+const struct l1_personality *l1hv_personality_find(const char *name)
 {
 	size_t i;
 
-	for (i = 0; l1_personalities[i]; i++)
-		if (strcmp(l1_personalities[i]->name, name) == 0)
-			return l1_personalities[i];
+	for (i = 0; l1hv_personalities[i]; i++)
+		if (strcmp(l1hv_personalities[i]->name, name) == 0)
+			return l1hv_personalities[i];
 	return NULL;
 }
 

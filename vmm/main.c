@@ -257,8 +257,8 @@ static void print_list(void)
 		print_params(wl_table[j]->params);
 	}
 	puts("L1 personalities (--l1; run at L2 with --l1-mmu=ept):");
-	for (j = 0; l1_personalities[j]; j++)
-		printf("  %-18s %s\n", l1_personalities[j]->name, l1_personalities[j]->desc);
+	for (j = 0; l1hv_personalities[j]; j++)
+		printf("  %-18s %s\n", l1hv_personalities[j]->name, l1hv_personalities[j]->desc);
 	puts("VMM parameters:");
 	print_params(vmm_params);
 	printf("CPU profiles (%s):\n", profile_dir());
@@ -502,13 +502,13 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		o->l1mmu[o->n_l1mmu++] = (enum l1_mmu)k;
 	});
 	FOR_EACH_ITEM("--l1", l1, s, o->n_l1, {
-		o->l1[o->n_l1] = l1_personality_find(s);
+		o->l1[o->n_l1] = l1hv_personality_find(s);
 		if (!o->l1[o->n_l1]) {
 			const char *names[MAX_LIST];
 			size_t n;
 
-			for (n = 0; l1_personalities[n] && n < MAX_LIST; n++)
-				names[n] = l1_personalities[n]->name;
+			for (n = 0; l1hv_personalities[n] && n < MAX_LIST; n++)
+				names[n] = l1hv_personalities[n]->name;
 			unknown_name("--l1", "L1 personality", s, names, n);
 		}
 		o->n_l1++;

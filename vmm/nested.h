@@ -128,9 +128,9 @@ struct l1_personality {
 	const struct l1_handler *handlers;	/* by reason; reason 0 ends */
 };
 
-extern const struct l1_personality *const l1_personalities[];
-/* l1_personality_find - by name; NULL if there is none. */
-const struct l1_personality *l1_personality_find(const char *name);
+extern const struct l1_personality *const l1hv_personalities[];
+/* l1hv_personality_find - by name; NULL if there is none. */
+const struct l1_personality *l1hv_personality_find(const char *name);
 
 /* How L1 virtualizes its L2's memory (--l1-mmu). */
 enum l1_mmu { L1_MMU_NONE = 0, L1_MMU_EPT, L1_MMU_SHADOW };

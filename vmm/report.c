@@ -261,8 +261,8 @@ static void row_fields(const struct row *r, struct fields *fs)
 	C("cycles_syscall", r->cyc.syscall);
 	/* KVM's statistics, counted as KVM counts them (docs/kvm-stats.md): */
 	for (i = 0; i < KVM_NR_STATS; i++) {
-		snprintf(name, sizeof(name), "kvm_%s", kvm_stat_names[i]);
-		U(name, kvm_stat_value(r, (unsigned)i));
+		snprintf(name, sizeof(name), "kvm_%s", report_kvm_stat_names[i]);
+		U(name, report_kvm_stat_value(r, (unsigned)i));
 	}
 	walk_hist_field(fs, s);
 	U("cell", r->cell);
@@ -322,8 +322,8 @@ static void row_fields(const struct row *r, struct fields *fs)
 	}
 }
 
-/* kvm_stat_value - statistic i of kvm_stat_names, for row r. */
-uint64_t kvm_stat_value(const struct row *r, unsigned i)
+/* report_kvm_stat_value - statistic i of report_kvm_stat_names, for row r. */
+uint64_t report_kvm_stat_value(const struct row *r, unsigned i)
 {
 	const struct vcpu_stats *s = &r->st;
 
@@ -353,7 +353,7 @@ uint64_t kvm_stat_value(const struct row *r, unsigned i)
 	return 0;
 }
 
-const char *const kvm_stat_names[KVM_NR_STATS] = {
+const char *const report_kvm_stat_names[KVM_NR_STATS] = {
 	[KVM_EXITS] = "exits",
 	[KVM_PF_TAKEN] = "pf_taken",
 	[KVM_PF_FIXED] = "pf_fixed",
@@ -379,17 +379,17 @@ void report_kvm_stat(FILE *f, const struct row *r)
 	for (i = 0; i < KVM_NR_STATS; i++)
 		order[i] = i;
 	for (i = 1; i < KVM_NR_STATS; i++)
-		for (j = i; j > 0 && strcmp(kvm_stat_names[order[j - 1]],
-					    kvm_stat_names[order[j]]) > 0; j--) {
+		for (j = i; j > 0 && strcmp(report_kvm_stat_names[order[j - 1]],
+					    report_kvm_stat_names[order[j]]) > 0; j--) {
 			unsigned t = order[j];
 
 			order[j] = order[j - 1];
 			order[j - 1] = t;
 		}
 	for (i = 0; i < KVM_NR_STATS; i++) {
-		uint64_t v = kvm_stat_value(r, order[i]);
+		uint64_t v = report_kvm_stat_value(r, order[i]);
 
-		fprintf(f, "%-42s%10" PRIu64 "%10" PRIu64 "\n", kvm_stat_names[order[i]], v, v);
+		fprintf(f, "%-42s%10" PRIu64 "%10" PRIu64 "\n", report_kvm_stat_names[order[i]], v, v);
 	}
 }
 

@@ -45,10 +45,10 @@ enum kvm_stat_id {
 	KVM_MMU_CACHE_MISS, KVM_MMU_UNSYNC, KVM_INVLPG, KVM_PAGES_4K, KVM_PAGES_2M,
 	KVM_PAGES_1G, KVM_NR_STATS
 };
-extern const char *const kvm_stat_names[KVM_NR_STATS];
+extern const char *const report_kvm_stat_names[KVM_NR_STATS];
 
-/* kvm_stat_value - KVM statistic `id` for row r. */
-uint64_t kvm_stat_value(const struct row *r, unsigned id);
+/* report_kvm_stat_value - KVM statistic `id` for row r. */
+uint64_t report_kvm_stat_value(const struct row *r, unsigned id);
 
 /* report_kvm_stat - the row as `kvm_stat -1` prints: one line per
  * statistic, sorted by name: "%-42s%10d%10d" name, value, change over

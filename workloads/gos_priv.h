@@ -72,7 +72,7 @@ void kmem_task_free(struct gos *os, struct gos_proc *p);
 int kmem_mm_alloc(struct gos *os, struct gos_proc *p, const struct gos_proc *from);
 void kmem_mm_free(struct gos *os, struct gos_proc *p);
 /* line i from the top of p's kernel stack */
-gva_t kstack_line(const struct gos *os, const struct gos_proc *p, unsigned i);
+gva_t kmem_kstack_line(const struct gos *os, const struct gos_proc *p, unsigned i);
 /* kernel entry / exit on the current process's stack: pt_regs */
 void kmem_kentry(struct gos *os);
 void kmem_kexit(struct gos *os);

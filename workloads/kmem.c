@@ -75,7 +75,7 @@ int kmem_task_alloc(struct gos *os, struct gos_proc *p, const struct gos_proc *f
 	/* The new stack's top: pt_regs and the fork frame ret_from_fork
 	 * returns through (copy_thread). */
 	for (i = 0; i < KSTACK_ENTRY_LINES + 1; i++)
-		g_stline(os->cpu, kstack_line(os, p, i), zero);
+		g_stline(os->cpu, kmem_kstack_line(os, p, i), zero);
 	return 0;
 }
 
@@ -88,7 +88,7 @@ void kmem_task_free(struct gos *os, struct gos_proc *p)
 	p->task = 0;
 }
 
-gva_t kstack_line(const struct gos *os, const struct gos_proc *p, unsigned i)
+gva_t kmem_kstack_line(const struct gos *os, const struct gos_proc *p, unsigned i)
 {
 	/* Line i from the top of the 16 KiB stack (it grows down). */
 	uint64_t off = (uint64_t)KSTACK_FRAMES * PAGE_SIZE - (uint64_t)(i + 1) * VMM_LINE;
@@ -105,7 +105,7 @@ void kmem_kentry(struct gos *os)
 	/* The entry code pushes pt_regs (21 words) on the kernel stack. */
 	memset(regs, 0, sizeof(regs));
 	for (i = 0; i < KSTACK_ENTRY_LINES; i++)
-		g_stline(os->cpu, kstack_line(os, p, i), regs);
+		g_stline(os->cpu, kmem_kstack_line(os, p, i), regs);
 }
 
 void kmem_kexit(struct gos *os)
@@ -115,7 +115,7 @@ void kmem_kexit(struct gos *os)
 	unsigned i;
 
 	for (i = 0; i < KSTACK_ENTRY_LINES; i++)
-		g_ldline(os->cpu, kstack_line(os, p, i), regs);
+		g_ldline(os->cpu, kmem_kstack_line(os, p, i), regs);
 }
 
 /* ------------------------------------------------------------------ */

@@ -316,12 +316,12 @@ void gos_switch_to(struct gos *os, struct gos_proc *p)
 	/* __switch_to_asm pushes the callee-saved registers on the old
 	 * task's stack and pops them from the new one's */
 	if (os->cur)
-		g_stline(os->cpu, kstack_line(os, os->cur, KSTACK_ENTRY_LINES), frame);
+		g_stline(os->cpu, kmem_kstack_line(os, os->cur, KSTACK_ENTRY_LINES), frame);
 	os->cur = p;
 	os->st.ctx_switches++;
 	g_insn(os->cpu, INSNS_SWITCH);
 	gos_kpath(os, KP_SWITCH);
-	g_ldline(os->cpu, kstack_line(os, p, KSTACK_ENTRY_LINES), frame);
+	g_ldline(os->cpu, kmem_kstack_line(os, p, KSTACK_ENTRY_LINES), frame);
 	if (!os->pcid) {
 		vcpu_write_cr3(os->cpu, cr3);
 		return;

@@ -45,8 +45,8 @@ static struct nvm *up(const char *pers, bool shadowing)
 		cr_assert_fail("VM stopped: %s", v->vm.cpu.stop_msg);
 	if (!pers)
 		return v;	/* one level: the guest is L1 */
-	cr_assert_not_null(l1_personality_find(pers));
-	cr_assert_eq(nested_start(&v->vm.cpu, l1_personality_find(pers), shadowing, err,
+	cr_assert_not_null(l1hv_personality_find(pers));
+	cr_assert_eq(nested_start(&v->vm.cpu, l1hv_personality_find(pers), shadowing, err,
 				  sizeof(err)), 0, "%s", err);
 	return v;
 }
