@@ -23,6 +23,21 @@ struct kvm_run;
 #define KVMPT_TABLE_POOL	(16 * MiB)	/* tables are allocated below this */
 #define KVMPT_MAX_REGIONS	16384
 
+/* The control-register and flag bits the tests' guests set. */
+#define CR0_PE		(1ull << 0)
+#define CR0_MP		(1ull << 1)
+#define CR0_ET		(1ull << 4)
+#define CR0_NE		(1ull << 5)
+#define CR0_WP		(1ull << 16)
+#define CR0_PG		(1ull << 31)
+#define CR4_PAE		(1ull << 5)
+#define CR4_SMEP	(1ull << 20)
+#define CR4_SMAP	(1ull << 21)
+#define EFER_LME	(1ull << 8)
+#define EFER_LMA	(1ull << 10)
+#define EFER_NXE	(1ull << 11)
+#define RFLAGS_AC	(1ull << 18)
+
 /* One paging setup the kernel and walk_run() must agree under. */
 struct kvmpt_cfg {
 	const char	*name;

@@ -26,17 +26,6 @@
 #define ADDRS_PER_CFG	200000u		/* gvas compared per configuration: 1M in all */
 #define ULL(x)		((unsigned long long)(x))
 
-#define CR0_PE		(1ull << 0)
-#define CR0_MP		(1ull << 1)
-#define CR0_ET		(1ull << 4)
-#define CR0_NE		(1ull << 5)
-#define CR0_WP		(1ull << 16)
-#define CR0_PG		(1ull << 31)
-#define CR4_PAE		(1ull << 5)
-#define EFER_LME	(1ull << 8)
-#define EFER_LMA	(1ull << 10)
-#define EFER_NXE	(1ull << 11)
-
 static void set_long_mode(struct kvmpt_vm *vm, const struct kvmpt_cfg *c, uint64_t cr3)
 {
 	struct kvm_sregs s;
