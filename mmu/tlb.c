@@ -46,6 +46,9 @@ static inline void memo_clear(struct tlb *t)
 		t->memo[i].gen = t->memo_dummy.gen;
 		t->memo[i].hpa = 0;
 	}
+	for (unsigned i = 0; i < TLB_LMEMO_SIZE; i++)
+		t->lmemo[i] = (struct tlb_lmemo){ .rpn = UINT64_MAX, .e = &t->memo_dummy,
+						  .gen = t->memo_dummy.gen + 1 };
 }
 
 /* hpa of va's 4K piece within the page of size `level` based at base. */
@@ -55,16 +58,82 @@ static inline hpa_t piece_hpa(hpa_t base, gva_t va, unsigned level)
 }
 
 /*
+ * The large memo (tlb.h). A 2M L1 entry X is first for every va of its
+ * region R when no 4K L1 entry lies in R: 4K arrays come first in the
+ * lookup order, and same-size entries matching one va match them all.
+ * It stays so until X's gen moves: an install at any va of R first
+ * drops every L1 entry matching that va, X included (a fill drops them,
+ * or found none in the lookup just before; a refill drops the L1 match
+ * it found, which X would be). So R is checked
+ * (a scan of the 4K L1 entries, whatever their context: conservative)
+ * when X is installed in L1, and on a plain L1 hit of X unless R was
+ * found blocked before; context and mode changes clear it with the memo.
+ */
+static bool region_has_4k(const struct tlb *t, uint64_t rpn)
+{
+	for (unsigned i = 0; i < t->n_l1; i++) {
+		const struct tc *c = &t->l1[i];
+		uint32_t n = c->sets * c->ways;
+
+		if (!(c->sizes & (1u << LEVEL_4K)))
+			continue;
+		for (uint32_t j = 0; j < n; j++) {
+			const struct tc_entry *e = &c->e[j];
+
+			if ((e->flags & TCE_VALID) && e->level == LEVEL_4K && e->key >> 9 == rpn)
+				return true;
+		}
+	}
+	return false;
+}
+
+struct tlb_memo *tlb_hit_large(struct tlb *t, gva_t va, unsigned idx)
+{
+	uint64_t vpn = va >> PAGE_SHIFT;
+	struct tlb_lmemo *l = &t->lmemo[(vpn >> 9) & (TLB_LMEMO_SIZE - 1)];
+	struct tlb_memo *m;
+
+	if (l->rpn != vpn >> 9 || l->e->gen != l->gen || !((l->e->allow >> idx) & 1u))
+		return NULL;
+	l->e->lru = ++t->clock;
+	m = &t->memo[vpn & (TLB_MEMO_SIZE - 1)];
+	m->vpn = vpn;
+	m->e = l->e;
+	m->gen = l->gen;
+	m->hpa = l->hpa + ((vpn & 511) << PAGE_SHIFT);
+	t->lmemo_hits++;
+	return m;
+}
+
+static void lmemoize(struct tlb *t, gva_t va, struct tc_entry *e, bool installed)
+{
+	uint64_t rpn = va >> LEVEL_SHIFT(LEVEL_2M);
+	struct tlb_lmemo *l = &t->lmemo[rpn & (TLB_LMEMO_SIZE - 1)];
+
+	if (!installed && l->rpn == rpn && (l->blocked || (l->e == e && l->gen == e->gen)))
+		return;
+	if (region_has_4k(t, rpn)) {
+		*l = (struct tlb_lmemo){ .rpn = rpn, .e = &t->memo_dummy,
+					 .gen = t->memo_dummy.gen + 1, .blocked = true };
+		return;
+	}
+	*l = (struct tlb_lmemo){ .rpn = rpn, .e = e, .gen = e->gen, .hpa = e->val };
+}
+
+/*
  * Record e as the translation of va in its memo slot. Only an L1 entry
  * may serve tlb_hit_fast; any other (an L2 entry with no L1 copy, or the
  * dummy) gets a slot whose vpn never matches, so it only carries hpa
  * back to the caller.
  */
 static inline struct tlb_memo *memoize(struct tlb *t, gva_t va,
-				       struct tc_entry *e, bool is_l1)
+				       struct tc_entry *e, bool is_l1, bool installed)
 {
 	uint64_t vpn = va >> PAGE_SHIFT;
 	struct tlb_memo *m = &t->memo[vpn & (TLB_MEMO_SIZE - 1)];
+
+	if (is_l1 && e->level == LEVEL_2M)
+		lmemoize(t, va, e, installed);
 
 	m->vpn = is_l1 ? vpn : UINT64_MAX;
 	m->e = e;
@@ -319,7 +388,7 @@ struct tlb_memo *tlb_lookup(struct tlb *t, gva_t va, unsigned idx,
 	if (e1 && ((e1->allow >> idx) & 1u)) {
 		e1->lru = ++t->clock;
 		*where = TLB_L1;
-		return memoize(t, va, e1, true);
+		return memoize(t, va, e1, true, false);
 	}
 	e2 = level_first(t->l2, t->probe2, t->n_probe2, va, t->ctx);
 	if (e2 && ((e2->allow >> idx) & 1u)) {
@@ -332,7 +401,7 @@ struct tlb_memo *tlb_lookup(struct tlb *t, gva_t va, unsigned idx,
 			level_drop(t->l1, t->n_l1, va, t->ctx);
 		l1e = level_install(t->l1, t->n_l1, va, e2->ctx, e2->level,
 				    e2->val, e2->rights, e2->flags, e2->allow);
-		return l1e ? memoize(t, va, l1e, true) : memoize(t, va, e2, false);
+		return l1e ? memoize(t, va, l1e, true, true) : memoize(t, va, e2, false, true);
 	}
 	if (!e1 && !e2)
 		miss_record(t, va);
@@ -364,9 +433,9 @@ struct tlb_memo *tlb_fill(struct tlb *t, const struct tlb_fill *f)
 	l1e = level_install(t->l1, t->n_l1, f->va, t->ctx, level, base,
 			    f->rights, flags, allow);
 	if (l1e)
-		return memoize(t, f->va, l1e, true);
+		return memoize(t, f->va, l1e, true, true);
 	if (l2e)
-		return memoize(t, f->va, l2e, false);
+		return memoize(t, f->va, l2e, false, true);
 	/* no array holds this size: the translation serves this access only */
 	m = &t->memo[(f->va >> PAGE_SHIFT) & (TLB_MEMO_SIZE - 1)];
 	m->vpn = UINT64_MAX;

@@ -12,6 +12,7 @@
 
 #define TLB_MAX_ARRAYS	4
 #define TLB_MEMO_SIZE	512	/* direct-mapped lookaside of L1 hits; power of two */
+#define TLB_LMEMO_SIZE	64	/* the same for 2M L1 entries, by 2M region */
 
 /*
  * Access index: which of the six access kinds (user/supervisor x
@@ -20,6 +21,7 @@
  * paging mode (CR0.WP, CR4.SMEP/SMAP, RFLAGS.AC) and dirty state.
  */
 _Static_assert((TLB_MEMO_SIZE & (TLB_MEMO_SIZE - 1)) == 0, "TLB_MEMO_SIZE a power of two");
+_Static_assert((TLB_LMEMO_SIZE & (TLB_LMEMO_SIZE - 1)) == 0, "TLB_LMEMO_SIZE a power of two");
 
 #define ACC_IDX(acc)	((((acc) & ACC_USER) ? 3u : 0u) +			\
 			 (((acc) & ACC_WRITE) ? 1u : ((acc) & ACC_FETCH) ? 2u : 0u))
@@ -42,11 +44,29 @@ struct tlb_memo {
 	hpa_t		hpa;	/* hpa of this 4K piece of the page */
 };
 
+/*
+ * The large-page memo: a 2M L1 entry that is the first match (tlb.c's
+ * lookup order) for every va of its 2M region, because no 4K L1 entry
+ * lies in the region. A hit serves any 4K piece of the region and
+ * memoizes that piece in the 4K memo. `blocked`: the region had a 4K
+ * L1 entry when last looked at; only a new install of the 2M entry looks
+ * again (see tlb.c).
+ */
+struct tlb_lmemo {
+	uint64_t	rpn;	/* va >> 21 */
+	struct tc_entry	*e;	/* the 2M L1 entry */
+	uint32_t	gen;	/* e->gen when memoized */
+	bool		blocked;
+	hpa_t		hpa;	/* page base hpa */
+};
+
 /* Where a lookup found its translation. */
 enum tlb_where { TLB_MISS = 0, TLB_L1, TLB_L2 };
 
 struct tlb {
 	struct tlb_memo	memo[TLB_MEMO_SIZE];
+	struct tlb_lmemo lmemo[TLB_LMEMO_SIZE];
+	uint64_t	lmemo_hits;		/* 4K memo misses the large memo served */
 	uint64_t	clock;			/* LRU clock of the TLB arrays */
 	uint64_t	psc_clock;		/* LRU clock of the PSCs: a walk's PSC use
 						 * must not look like a TLB insert */
@@ -92,6 +112,9 @@ void tlb_set_context(struct tlb *t, uint16_t vpid, uint16_t pcid);
  * recomputes every entry's allow mask. */
 void tlb_set_mode(struct tlb *t, bool wp, bool smep, bool smap, bool ac);
 
+/* tlb_hit_large - tlb_hit_fast's second chance: the large memo (tlb.c). */
+struct tlb_memo *tlb_hit_large(struct tlb *t, gva_t va, unsigned idx);
+
 /*
  * tlb_hit_fast - the hot path: a memoized L1 hit for va allowing access
  * index idx. Exactly equivalent to an L1 hit (same entry, same LRU
@@ -107,6 +130,10 @@ static inline struct tlb_memo *tlb_hit_fast(struct tlb *t, gva_t va, unsigned id
 		m->e->lru = ++t->clock;
 		return m;
 	}
+	/* another 4K piece of a memoized 2M entry (out of line past the
+	 * region test: the hot path stays small enough to inline) */
+	if (t->lmemo[(vpn >> 9) & (TLB_LMEMO_SIZE - 1)].rpn == vpn >> 9)
+		return tlb_hit_large(t, va, idx);
 	return NULL;
 }
 
