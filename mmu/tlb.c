@@ -37,6 +37,14 @@
  * struct tlb must not move after tlb_init.
  */
 
+/* A large-memo slot serving nothing (its gen never matches the dummy's):
+ * empty, or, with blocked, region rpn known to hold a 4K L1 entry. */
+static inline struct tlb_lmemo lmemo_none(struct tlb *t, uint64_t rpn, bool blocked)
+{
+	return (struct tlb_lmemo){ .rpn = rpn, .e = &t->memo_dummy,
+				   .gen = t->memo_dummy.gen + 1, .blocked = blocked };
+}
+
 /* Memo slot pointing nowhere: tlb_hit_fast's vpn test fails first. */
 static inline void memo_clear(struct tlb *t)
 {
@@ -47,8 +55,7 @@ static inline void memo_clear(struct tlb *t)
 		t->memo[i].hpa = 0;
 	}
 	for (unsigned i = 0; i < TLB_LMEMO_SIZE; i++)
-		t->lmemo[i] = (struct tlb_lmemo){ .rpn = UINT64_MAX, .e = &t->memo_dummy,
-						  .gen = t->memo_dummy.gen + 1 };
+		t->lmemo[i] = lmemo_none(t, UINT64_MAX, false);
 }
 
 /* hpa of va's 4K piece within the page of size `level` based at base. */
@@ -112,12 +119,9 @@ static void lmemoize(struct tlb *t, gva_t va, struct tc_entry *e, bool installed
 
 	if (!installed && l->rpn == rpn && (l->blocked || (l->e == e && l->gen == e->gen)))
 		return;
-	if (region_has_4k(t, rpn)) {
-		*l = (struct tlb_lmemo){ .rpn = rpn, .e = &t->memo_dummy,
-					 .gen = t->memo_dummy.gen + 1, .blocked = true };
-		return;
-	}
-	*l = (struct tlb_lmemo){ .rpn = rpn, .e = e, .gen = e->gen, .hpa = e->val };
+	*l = region_has_4k(t, rpn) ? lmemo_none(t, rpn, true)
+				   : (struct tlb_lmemo){ .rpn = rpn, .e = e, .gen = e->gen,
+							 .hpa = e->val };
 }
 
 /*
