@@ -89,9 +89,12 @@ struct tc_entry *tc_find(struct tc *c, uint64_t addr, unsigned level,
 	return e;
 }
 
-/* Returns NULL on an absent (entries == 0) cache: callers must cope. */
-struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
-			   uint32_t ctx)
+/* The insert itself; with match false the caller knows no valid entry
+ * matches (addr, level, ctx), and the match test is skipped: the way
+ * chosen is the same, as a match is then never found. */
+static inline __attribute__((always_inline))
+struct tc_entry *insert(struct tc *c, uint64_t addr, unsigned level, uint32_t ctx,
+			bool match)
 {
 	uint64_t key = addr >> LEVEL_SHIFT(level);
 	struct tc_entry *set, *oldest, *e = NULL;
@@ -103,13 +106,16 @@ struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
 	 * least recently used (or a random) way */
 	oldest = set;
 	for (uint32_t w = 0; w < c->ways; w++) {
-		if (tc_match(&set[w], key, level, ctx, false)) {
+		if (match && tc_match(&set[w], key, level, ctx, false)) {
 			e = &set[w];
 			break;
 		}
 		if (!(set[w].flags & TCE_VALID)) {
-			if (!e)
+			if (!e) {
 				e = &set[w];
+				if (!match)
+					break;	/* nothing later can win */
+			}
 		} else if (set[w].lru < oldest->lru) {
 			oldest = &set[w];
 		}
@@ -129,6 +135,27 @@ struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
 	e->lru = ++*c->clock;
 	e->gen++;
 	return e;
+}
+
+/* Returns NULL on an absent (entries == 0) cache: callers must cope. */
+struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
+			   uint32_t ctx)
+{
+	return insert(c, addr, level, ctx, true);
+}
+
+struct tc_entry *tc_insert_absent(struct tc *c, uint64_t addr, unsigned level,
+				  uint32_t ctx)
+{
+	if (DEBUG_CHECKS && c->sets) {
+		uint64_t key = addr >> LEVEL_SHIFT(level);
+		struct tc_entry *set = tc_set(c, key);
+
+		for (uint32_t w = 0; w < c->ways; w++)
+			BUG_ON(tc_match(&set[w], key, level, ctx, false),
+			       "tc_insert_absent: the entry is present");
+	}
+	return insert(c, addr, level, ctx, false);
 }
 
 void tc_invalidate_entry(struct tc *c, struct tc_entry *e)

@@ -80,6 +80,12 @@ struct tc_entry *tc_find(struct tc *c, uint64_t addr, unsigned level,
 struct tc_entry *tc_insert(struct tc *c, uint64_t addr, unsigned level,
 			   uint32_t ctx);
 
+/* tc_insert_absent - tc_insert when the caller knows no valid entry
+ * matches (addr, level, ctx) (it has just dropped them, or looked up and
+ * found none): the same slot, without the match test. */
+struct tc_entry *tc_insert_absent(struct tc *c, uint64_t addr, unsigned level,
+				  uint32_t ctx);
+
 /* tc_invalidate_entry - drop one valid entry of c (gen bumped). */
 void tc_invalidate_entry(struct tc *c, struct tc_entry *e);
 

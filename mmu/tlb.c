@@ -249,10 +249,10 @@ static struct tc *level_home(struct tc *arr, unsigned n, unsigned level,
  * `level` based at base, holding va, with its allow mask computed by
  * the caller. Returns the new entry or NULL.
  */
-static struct tc_entry *level_install(struct tc *arr, unsigned n, gva_t va,
-				      uint32_t ctx, unsigned level, hpa_t base,
-				      unsigned rights, unsigned flags,
-				      uint8_t allow)
+static inline struct tc_entry *level_install(struct tc *arr, unsigned n, gva_t va,
+					     uint32_t ctx, unsigned level, hpa_t base,
+					     unsigned rights, unsigned flags,
+					     uint8_t allow, bool absent)
 {
 	unsigned s;
 	struct tc *c = level_home(arr, n, level, &s);
@@ -260,7 +260,7 @@ static struct tc_entry *level_install(struct tc *arr, unsigned n, gva_t va,
 
 	if (!c)
 		return NULL;
-	e = tc_insert(c, va, s, ctx);
+	e = absent ? tc_insert_absent(c, va, s, ctx) : tc_insert(c, va, s, ctx);
 	if (!e)
 		return NULL;
 	e->val = base + (va & (LEVEL_SIZE(level) - 1) & ~(LEVEL_SIZE(s) - 1));
@@ -404,7 +404,7 @@ struct tlb_memo *tlb_lookup(struct tlb *t, gva_t va, unsigned idx,
 		if (e1)
 			level_drop(t->l1, t->n_l1, va, t->ctx);
 		l1e = level_install(t->l1, t->n_l1, va, e2->ctx, e2->level,
-				    e2->val, e2->rights, e2->flags, e2->allow);
+				    e2->val, e2->rights, e2->flags, e2->allow, false);
 		return l1e ? memoize(t, va, l1e, true, true) : memoize(t, va, e2, false, true);
 	}
 	if (!e1 && !e2)
@@ -432,10 +432,12 @@ struct tlb_memo *tlb_fill(struct tlb *t, const struct tlb_fill *f)
 		       "miss record stale: an entry matches");
 	}
 	allow = entry_allow(t, f->rights, flags);
+	/* nothing matches f->va under t->ctx any more (dropped, or the miss
+	 * record says nothing did): the inserts need no match test */
 	l2e = level_install(t->l2, t->n_l2, f->va, t->ctx, level, base,
-			    f->rights, flags, allow);
+			    f->rights, flags, allow, true);
 	l1e = level_install(t->l1, t->n_l1, f->va, t->ctx, level, base,
-			    f->rights, flags, allow);
+			    f->rights, flags, allow, true);
 	if (l1e)
 		return memoize(t, f->va, l1e, true, true);
 	if (l2e)
