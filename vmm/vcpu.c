@@ -140,11 +140,26 @@ static void do_access(struct vcpu *cpu, hpa_t hpa, unsigned acc, unsigned size,
 	uint8_t *p = cpu->mmu.hmem.base + hpa;
 
 	vcpu_data_ref(cpu, hpa, (acc & ACC_WRITE) != 0, tlb, walk);
+	/* little-endian host, like the guest; constant-size copies (one
+	 * move each), not a libc call */
 	if (acc & ACC_WRITE) {
-		memcpy(p, val, size);	/* little-endian host, like the guest */
+		switch (size) {
+		case 1: memcpy(p, val, 1); break;
+		case 2: memcpy(p, val, 2); break;
+		case 4: memcpy(p, val, 4); break;
+		default: memcpy(p, val, 8); break;
+		}
 	} else {
-		*val = 0;
-		memcpy(val, p, size);
+		uint8_t b;
+		uint16_t h;
+		uint32_t w;
+
+		switch (size) {
+		case 1: memcpy(&b, p, 1); *val = b; break;
+		case 2: memcpy(&h, p, 2); *val = h; break;
+		case 4: memcpy(&w, p, 4); *val = w; break;
+		default: memcpy(val, p, 8); break;
+		}
 	}
 }
 
