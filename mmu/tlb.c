@@ -150,23 +150,47 @@ static inline struct tlb_memo *memoize(struct tlb *t, gva_t va,
  * The allow mask of an entry with these rights and flags under the
  * current mode: bit ACC_IDX(acc) per access kind. A write also needs D
  * cached: a write through a clean entry walks to set it.
+ *
+ * A table built at compile time over every input: RIGHT_* in index bits
+ * 3:0, D in bit 4, then CR0.WP, CR4.SMEP, CR4.SMAP, RFLAGS.AC in bits
+ * 8:5 (the mode part, ALLOW_MODE, kept in tlb.allow_mode).
  */
-static uint8_t entry_allow(const struct tlb *t, unsigned rights,
-			   unsigned flags)
-{
-	/* 0/1 flags combined with & and |: no branches on the miss path */
-	unsigned r = (rights & RIGHT_R) != 0, w = (rights & RIGHT_W) != 0;
-	unsigned x = (rights & RIGHT_X) != 0, u = (rights & RIGHT_U) != 0;
-	unsigned d = (flags & TCE_DIRTY) != 0;
-	unsigned smap_ok = 1u ^ (u & t->smap & !t->ac);
-	unsigned smep_ok = 1u ^ (u & t->smep);
+#define ALLOW_D			(1u << 4)
+#define ALLOW_MODE(wp, smep, smap, ac)						\
+	((unsigned)(wp) << 5 | (unsigned)(smep) << 6 | (unsigned)(smap) << 7 | (unsigned)(ac) << 8)
+#define AB_(i, b)	(((i) >> (b)) & 1u)
+#define AR_(i)		AB_(i, 0)
+#define AW_(i)		AB_(i, 1)
+#define AX_(i)		AB_(i, 2)
+#define AU_(i)		AB_(i, 3)
+#define AD_(i)		AB_(i, 4)
+#define AWP_(i)		AB_(i, 5)
+#define ASMEP_(i)	AB_(i, 6)
+#define ASMAP_(i)	AB_(i, 7)
+#define AAC_(i)		AB_(i, 8)
+#define ASMAP_OK_(i)	(1u ^ (AU_(i) & ASMAP_(i) & (AAC_(i) ^ 1u)))
+#define ASMEP_OK_(i)	(1u ^ (AU_(i) & ASMEP_(i)))
+#define ALLOW_(i) (uint8_t)(							\
+	(AR_(i) & ASMAP_OK_(i)) << ACC_IDX(ACC_READ) |				\
+	((AW_(i) | (AWP_(i) ^ 1u)) & AD_(i) & ASMAP_OK_(i)) << ACC_IDX(ACC_WRITE) | \
+	(AX_(i) & ASMEP_OK_(i)) << ACC_IDX(ACC_FETCH) |				\
+	(AU_(i) & AR_(i)) << ACC_IDX(ACC_USER | ACC_READ) |			\
+	(AU_(i) & AW_(i) & AD_(i)) << ACC_IDX(ACC_USER | ACC_WRITE) |		\
+	(AU_(i) & AX_(i)) << ACC_IDX(ACC_USER | ACC_FETCH))
+#define ALLOW4_(i)	ALLOW_(i), ALLOW_((i) + 1), ALLOW_((i) + 2), ALLOW_((i) + 3)
+#define ALLOW16_(i)	ALLOW4_(i), ALLOW4_((i) + 4), ALLOW4_((i) + 8), ALLOW4_((i) + 12)
+#define ALLOW64_(i)	ALLOW16_(i), ALLOW16_((i) + 16), ALLOW16_((i) + 32), ALLOW16_((i) + 48)
+#define ALLOW256_(i)	ALLOW64_(i), ALLOW64_((i) + 64), ALLOW64_((i) + 128), ALLOW64_((i) + 192)
 
-	return (uint8_t)((r & smap_ok) << ACC_IDX(ACC_READ) |
-			 ((w | !t->wp) & d & smap_ok) << ACC_IDX(ACC_WRITE) |
-			 (x & smep_ok) << ACC_IDX(ACC_FETCH) |
-			 (u & r) << ACC_IDX(ACC_USER | ACC_READ) |
-			 (u & w & d) << ACC_IDX(ACC_USER | ACC_WRITE) |
-			 (u & x) << ACC_IDX(ACC_USER | ACC_FETCH));
+_Static_assert(RIGHTS_ALL == 15u, "RIGHT_* are not index bits 3:0 of allow_table");
+
+static const uint8_t allow_table[512] = { ALLOW256_(0u), ALLOW256_(256u) };
+
+static inline uint8_t entry_allow(const struct tlb *t, unsigned rights,
+				  unsigned flags)
+{
+	return allow_table[(rights & RIGHTS_ALL) | ((flags & TCE_DIRTY) ? ALLOW_D : 0u) |
+			   t->allow_mode];
 }
 
 /* First entry of a level's arrays matching va under ctx (globals of
@@ -356,6 +380,7 @@ static void one_set_mode(struct tlb *t, bool wp, bool smep, bool smap, bool ac)
 	t->smep = smep;
 	t->smap = smap;
 	t->ac = ac;
+	t->allow_mode = ALLOW_MODE(wp, smep, smap, ac);
 	for (unsigned i = 0; i < t->n_l1; i++)
 		recompute_allow(t, &t->l1[i]);
 	for (unsigned i = 0; i < t->n_l2; i++)
@@ -520,6 +545,7 @@ void tlb_set_peer(struct tlb *t, struct tlb *peer)
 		peer->smep = t->smep;
 		peer->smap = t->smap;
 		peer->ac = t->ac;
+		peer->allow_mode = t->allow_mode;
 		memo_clear(peer);
 	}
 }

@@ -85,6 +85,7 @@ struct tlb {
 	struct psc	psc;
 	/* mode bits the allow masks were computed under */
 	bool		wp, smep, smap, ac;
+	unsigned	allow_mode;		/* the same as entry_allow's table index bits (tlb.c) */
 	struct tc_entry	memo_dummy;		/* memo slots point here when empty */
 	/* the last lookup that matched nothing at all (see tlb.c) */
 	struct tlb_miss { uint64_t vpn, clock; uint32_t ctx; bool valid; } miss;
