@@ -82,15 +82,24 @@ static bool ept_bad_xwr_mt(uint64_t pte, bool leaf)
  * write-without-read and memory-type checks are not bits of a mask and are
  * not included. levels 4 and 5 reserve bit 7 whatever "large" says.
  */
-uint64_t walk_rsvd_bits(enum walk_fmt fmt, const struct walk_mode *mode,
-			unsigned level, bool large)
+/* The part of the mask that is the same at every level (bits 51:maxphyaddr,
+ * and NX when EFER.NXE is clear on x86): computed once per walk. */
+static inline uint64_t rsvd_common(enum walk_fmt fmt, const struct walk_mode *mode)
 {
 	uint64_t rsvd = high_rsvd(mode);
+
+	if (!is_ept(fmt) && !mode->efer_nxe)
+		rsvd |= PTE_NX;
+	return rsvd;
+}
+
+/* walk_rsvd_bits from the common part. */
+static inline uint64_t rsvd_level(enum walk_fmt fmt, const struct walk_mode *mode,
+				  uint64_t rsvd, unsigned level, bool large)
+{
 	uint64_t gb = mode->gbpages ? 0 : BIT7;
 	bool ept = is_ept(fmt);
 
-	if (!ept && !mode->efer_nxe)
-		rsvd |= PTE_NX;
 	switch (level) {
 	case LEVEL_4K:
 		return rsvd;
@@ -105,6 +114,12 @@ uint64_t walk_rsvd_bits(enum walk_fmt fmt, const struct walk_mode *mode,
 	default:			/* PML4E, PML5E */
 		return rsvd | (ept ? BITS(7, 3) : BIT7);
 	}
+}
+
+uint64_t walk_rsvd_bits(enum walk_fmt fmt, const struct walk_mode *mode,
+			unsigned level, bool large)
+{
+	return rsvd_level(fmt, mode, rsvd_common(fmt, mode), level, large);
 }
 
 /*
@@ -258,7 +273,7 @@ enum walk_result walk_run(struct walk_req *req)
 	enum walk_fmt fmt = req->fmt;
 	bool ept = is_ept(fmt);
 	uint64_t pte_pa[WALK_MAX_LEVELS + 1] = { 0 };
-	uint64_t table, pte = 0, mask;
+	uint64_t table, pte = 0, mask, rsvd = rsvd_common(fmt, mode);
 	unsigned level, top, rights;
 	enum walk_result res;
 
@@ -313,7 +328,7 @@ enum walk_result walk_run(struct walk_req *req)
 			goto out;
 		}
 		large = is_large(level, pte);
-		mask = walk_rsvd_bits(fmt, mode, level, large);
+		mask = rsvd_level(fmt, mode, rsvd, level, large);
 		if (none || (pte & mask) ||
 		    (ept && ept_bad_xwr_mt(pte, large || level == LEVEL_4K))) {
 			if (ept) {
