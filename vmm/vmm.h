@@ -449,7 +449,7 @@ static inline uint8_t *vcpu_ff(struct vcpu *cpu, gva_t va, unsigned idx)
 
 /* The hot path: an L1 TLB hit. NULL sends the caller to the slow path.
  * idx is 0 for a load, 1 for a store (a constant at every call site). */
-static inline uint8_t *vcpu_fast(struct vcpu *cpu, gva_t va, unsigned idx)
+static inline __attribute__((always_inline)) uint8_t *vcpu_fast(struct vcpu *cpu, gva_t va, unsigned idx)
 {
 	struct tlb_memo *m;
 
@@ -469,7 +469,7 @@ static inline uint8_t *vcpu_fast(struct vcpu *cpu, gva_t va, unsigned idx)
 }
 
 #define VCPU_ACCESSORS(bits, type)						\
-static inline type g_ld##bits(struct vcpu *cpu, gva_t va)			\
+static inline __attribute__((always_inline)) type g_ld##bits(struct vcpu *cpu, gva_t va) \
 {										\
 	uint8_t *p = vcpu_fast(cpu, va, 0);					\
 	uint64_t v;								\
@@ -481,7 +481,7 @@ static inline type g_ld##bits(struct vcpu *cpu, gva_t va)			\
 	vcpu_access_slow(cpu, va, ACC_READ, sizeof(type), &v);			\
 	return (type)v;								\
 }										\
-static inline void g_st##bits(struct vcpu *cpu, gva_t va, type x)		\
+static inline __attribute__((always_inline)) void g_st##bits(struct vcpu *cpu, gva_t va, type x) \
 {										\
 	uint8_t *p = vcpu_fast(cpu, va, 1);					\
 	uint64_t v = x;								\
