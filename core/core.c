@@ -29,7 +29,7 @@ int core_init(struct core *c, const struct core_config *cfg)
 	unsigned i;
 
 	memset(c, 0, sizeof(*c));
-	if (!figure_ok(cfg->cpi) || !figure_ok(cfg->tlb_l2_hit) ||
+	if (!figure_ok(cfg->cpi) || !figure_ok(cfg->kernel_cpi) || !figure_ok(cfg->tlb_l2_hit) ||
 	    cfg->rob < 1 || cfg->rob > CORE_ROB_MAX ||
 	    cfg->store_buffer < 1 || cfg->store_buffer > CORE_SB_MAX ||
 	    cfg->store_rfos < 1 || cfg->store_rfos > cfg->store_buffer ||
@@ -56,8 +56,11 @@ int core_init(struct core *c, const struct core_config *cfg)
 	c->nmshr = cfg->mshrs;
 	c->mshr_mask = pow2_at_least(cfg->mshrs) - 1;
 	c->nwalkers = cfg->walkers;
-	c->cpi = core_ticks(cfg->cpi);
-	c->window = (core_time)cfg->rob * c->cpi;
+	c->cpi_user = core_ticks(cfg->cpi);
+	c->cpi_kernel = cfg->kernel_cpi > 0 ? core_ticks(cfg->kernel_cpi) : c->cpi_user;
+	c->cpi = c->cpi_kernel;		/* the core starts in the kernel */
+	c->window = (core_time)cfg->rob *
+		    (c->cpi_user < c->cpi_kernel ? c->cpi_user : c->cpi_kernel);
 	c->tlb_l2 = core_ticks(cfg->tlb_l2_hit);
 	c->cpl3 = false;
 	c->base_cat = CORE_BASE_KERNEL;
@@ -259,7 +262,14 @@ void core_access(struct core *c, const struct core_access *a)
 		 * line is fetched when the store nears the buffer's head. */
 		core_time commit = c->retire > c->commit_last ? c->retire : c->commit_last;
 
-		if (a->level != 0) {
+		if (a->level != 0 && c->line) {
+			/* A whole-line store: requested at issue, on a miss
+			 * buffer, as a load's line is. */
+			core_time done = miss(c, t, c->lat[a->level]);
+
+			if (done > commit)
+				commit = done;
+		} else if (a->level != 0) {
 			/* At most rfos fetches in flight: this one starts when
 			 * the store rfos places older has committed. They are
 			 * not taken from the loads' miss buffers: they start in
@@ -277,6 +287,7 @@ void core_access(struct core *c, const struct core_access *a)
 		c->commit_last = commit;
 		c->nstores++;
 	}
+	c->line = false;
 }
 
 /* Wait until everything dispatched has retired. */
@@ -303,6 +314,7 @@ void core_serialize(struct core *c, enum core_cat cat, core_time cycles, bool st
 	c->stack[cat] += cycles;
 	c->retire = c->disp;
 	c->dep = false;
+	c->line = false;
 }
 
 core_time core_finish(struct core *c)

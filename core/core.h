@@ -23,7 +23,11 @@
  *   stores     retire into the store buffer and commit in order; a store
  *              that misses fetches its line once it is among the
  *              `store_rfos` (at most `mshrs`) oldest uncommitted stores,
- *              and commits when the line is there
+ *              and commits when the line is there. A whole-line store
+ *              (core_line: rep stos/movs, as clear_page and copy_page
+ *              run) requests its line when it issues, on a miss buffer
+ *              as a load does, so string stores keep up to `mshrs` lines
+ *              in flight
  *   serialise  exits, #PF delivery, syscalls, CR3 writes and INVLPG wait
  *              for the window (and, where the architecture says so, the
  *              store buffer) to drain, then take their own cycles
@@ -75,7 +79,9 @@ enum core_cat {
 
 /* Figures of one core, all from the CPU profile. */
 struct core_config {
-	double		cpi;		/* base cycles per instruction */
+	double		cpi;		/* base cycles per user instruction */
+	double		kernel_cpi;	/* base cycles per kernel (and L1
+					 * hypervisor) instruction; 0: cpi */
 	unsigned	rob;		/* reorder window, instructions (1..CORE_ROB_MAX) */
 	unsigned	store_buffer;	/* entries (1..CORE_SB_MAX) */
 	unsigned	store_rfos;	/* store-miss line fetches in flight from the
@@ -113,15 +119,17 @@ struct core {
 	/* hot */
 	core_time	disp;		/* when the next instruction dispatches */
 	core_time	retire;		/* when the youngest dispatched one retires */
-	core_time	cpi;		/* base ticks per instruction */
-	core_time	window;		/* rob * cpi: an op done this soon after its
-					 * dispatch can never hold the window */
+	core_time	cpi;		/* base ticks per instruction, now */
+	core_time	window;		/* rob * the lesser cpi: an op done this
+					 * soon after its dispatch can never hold
+					 * the window */
 	core_time	lat[4];
 	core_time	tlb_l2;
 	uint64_t	seq;		/* instructions dispatched */
 	unsigned	rob_head, rob_n;	/* ring of ops that may hold the window */
 	unsigned	rob_mask;
 	bool		dep;		/* the next access depends on the last load */
+	bool		line;		/* the next store writes a whole line */
 	core_time	last_load;	/* completion of the last load */
 	uint8_t		last_load_cat;
 	uint8_t		cpl3;		/* base cycles go to user */
@@ -129,6 +137,7 @@ struct core {
 	bool		l1_inline;	/* an L1 hit can never hold the window, so
 					 * core_access_l1 may take it inline */
 	struct core_blame raiser;	/* blame of the op that set `retire` */
+	core_time	cpi_user, cpi_kernel;	/* cpi at each privilege level */
 
 	/* stores */
 	uint64_t	nstores;
@@ -181,6 +190,19 @@ static inline void core_insns(struct core *c, uint64_t n)
 		c->retire = c->disp;
 }
 
+/* core_insns_string - n instructions' worth of string-operation work
+ * (rep stos/movs microcode) at the user cpi, charged to the current
+ * base category: the kernel's lower rate is its code's, not the
+ * microcode's. */
+static inline void core_insns_string(struct core *c, uint64_t n)
+{
+	core_time cpi = c->cpi;
+
+	c->cpi = c->cpi_user;
+	core_insns(c, n);
+	c->cpi = cpi;
+}
+
 /* core_access - one memory access instruction: dispatch, translation,
  * data, retirement (and for a store, its commit). */
 void core_access(struct core *c, const struct core_access *a);
@@ -229,20 +251,40 @@ static inline void core_dep(struct core *c)
 	c->dep = true;
 }
 
+/* core_line - the next store writes a whole cache line, as the
+ * fast-string microcode of rep stos/movs does: its line is requested
+ * when it issues, on one of the miss buffers, rather than when it nears
+ * the store buffer's head behind `store_rfos` others. A line store that
+ * hits the L1D is timed as any store. core_access and serialising
+ * events clear the mark; the inline L1-hit path does not look at it, so
+ * the caller ends it with core_line_end after its one store. */
+static inline void core_line(struct core *c)
+{
+	c->line = true;
+}
+
+static inline void core_line_end(struct core *c)
+{
+	c->line = false;
+}
+
 /* core_set_cpl3 - base cycles from now on are user (true) or kernel. */
 static inline void core_set_cpl3(struct core *c, bool user)
 {
 	c->cpl3 = user;
 	c->base_cat = user ? CORE_BASE_USER : CORE_BASE_KERNEL;
+	c->cpi = user ? c->cpi_user : c->cpi_kernel;
 }
 
-/* core_set_base - base cycles from now on go to cat (CORE_BASE_*);
- * returns the category they went to before. */
+/* core_set_base - base cycles from now on go to cat (CORE_BASE_*),
+ * at that level's cpi (user code's for CORE_BASE_USER, the kernel's for
+ * the others); returns the category they went to before. */
 static inline uint8_t core_set_base(struct core *c, uint8_t cat)
 {
 	uint8_t old = c->base_cat;
 
 	c->base_cat = cat;
+	c->cpi = cat == CORE_BASE_USER ? c->cpi_user : c->cpi_kernel;
 	return old;
 }
 

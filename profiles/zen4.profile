@@ -39,6 +39,7 @@ ept_psc.pml4e = 32 32   # estimate: as psc.pml4e
 
 # Costs, in core cycles.
 cpi         = 0.155     # measured here: memsweep's loop on a 16 KiB (L1-resident) array runs in ~2.0 cycles per iteration, which memvirt counts as 13 instructions
+kernel_cpi  = 7.0       # measured here: scripts/calibrate.sh's getppid loop takes 640-775 cycles a call (180-217 ns at 3.57 GHz); the profile's SYSCALL/SYSRET round trip is 120 of them, and the 75 instructions the guest OS counts for the path take the rest at 6.3-7.8 each. Cycles per *counted* kernel instruction: it folds Linux 6.x's lower kernel IPC and the work the guest OS counts no instructions for (entry mitigations: retpolines, SRSO safe-RET; accounting)
 l1d_hit     = 4         # [AMD19h]: L1D load-to-use 4 cycles (integer)
 tlb_l2_hit  = 7         # estimate: [ChipsZen4] measures ~7-8 cycles for an L1 DTLB miss that hits the L2 DTLB
 walk_ref    = 14        # estimate: used only with the memory model off; the L2 latency

@@ -35,7 +35,9 @@ S=33554432			# DESIGN's memsweep array, 32 MiB
 N=640000000			# 20 passes, as DESIGN's loop
 FW=20000			# real forkwait iterations
 MI=1000				# model forkwait iterations (and 2x)
-if [ -n "${CALIBRATE_QUICK:-}" ]; then N=64000000; FW=2000; MI=200; fi
+GP=200000			# model getppid calls (and 2x); the real loop 10x
+TP=4096				# model touch pages (and 2x)
+if [ -n "${CALIBRATE_QUICK:-}" ]; then N=64000000; FW=2000; MI=200; GP=20000; fi
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { awk -v k="$1" '$1 == k {print $2}'; }
@@ -58,6 +60,12 @@ fw=$($L forkwait $FW)
 # do in memvirt's one vCPU, with no cross-CPU wakeup (an IPI, and on this
 # nested-paging guest an idle vCPU's HLT exit) in the fork-to-wait path.
 fwp=$(taskset -c 0 $L forkwait $FW | field forkwait_us_per_iter)
+# Two kernel paths alone: the system call with the least work (getppid)
+# and the demand-zero fault (memvirt's touch workload), on 4096 pages a
+# round so that the frames recycle (freed frames this guest reports to
+# its host would come back with a host fault each).
+gp=$(run3 taskset -c 0 $L getppid $((GP * 10)) getppid_ns_per_call)
+tp=$(run3 taskset -c 0 $L touch 4096 21 touch_ns_per_page)
 g1=$(ghz)
 clk=$(echo "$g0 $g1" | awk '{printf "%.3f", ($1 + $2) / 2}')
 fw_us=$(echo "$fw" | field forkwait_us_per_iter)
@@ -75,9 +83,17 @@ for it in $MI $((2 * MI)); do
 	$vmm --cpu=zen4 --mmu=ept --pages=4k --host-pages=4k,2m --workload=forkwait \
 		--param iters=$it --jobs=2 2>/dev/null | sed 1d
 done > "$csv.fw"
+for it in $GP $((2 * GP)); do
+	$vmm --cpu=zen4 --mmu=ept --pages=4k --host-pages=4k,2m --workload=getppid \
+		--param iters=$it --jobs=2 2>/dev/null | sed 1d
+done > "$csv.gp"
+for n in $TP $((2 * TP)); do
+	$vmm --cpu=zen4 --mmu=ept --pages=4k --host-pages=4k,2m --workload=touch \
+		--param pages=$n --jobs=2 2>/dev/null | sed 1d
+done > "$csv.tp"
 hdr=$($vmm --cpu=zen4 --workload=fib --param n=1 2>/dev/null | sed -n 1p)
 
-python3 - "$hdr" "$csv.ms" "$csv.fw" "$S" "$MI" <<'PY' > "$csv.model"
+python3 - "$hdr" "$csv.ms" "$csv.fw" "$S" "$MI" "$csv.gp" "$GP" "$csv.tp" "$TP" <<'PY' > "$csv.model"
 import csv, sys
 hdr = sys.argv[1].split(',')
 S, MI = int(sys.argv[4]), int(sys.argv[5])
@@ -105,10 +121,28 @@ for h in ['4k', '2m']:
     ch = (int(b['guest_page_faults_child']) - int(a['guest_page_faults_child'])) / n
     print('fw_pfc_%s %.3f' % (h, ch))
     print('fw_pfp_%s %.3f' % (h, (int(b['guest_page_faults']) - int(a['guest_page_faults'])) / n - ch))
+# Per call / per page: the difference of two lengths. The touch figure
+# leaves out the EPT violations of its first touches (the model backs a
+# frame on its first use; the real loop reuses frames its host backs).
+for path, n, name in [(sys.argv[6], int(sys.argv[7]), 'gp'), (sys.argv[8], int(sys.argv[9]), 'tp')]:
+    rs = rows(path)
+    for h in ['4k', '2m']:
+        a, b = [r for r in rs if r['host_pages'] == h]
+        d = lambda k: (float(b[k]) - float(a[k])) / n
+        print('%s_cyc_%s %.2f' % (name, h, d('cycles') - (d('cycles_exit') if name == 'tp' else 0)))
+        # the kernel's base cycles: what kernel_cpi scales
+        print('%s_kern_%s %.2f' % (name, h, d('cycles_kernel') - d('cycles_syscall') - d('cycles_pf')))
+        print('%s_insk_%s %.2f' % (name, h, d('insns_kernel')))
 print('clock %.3f' % (clock / 1e9))
 PY
 m() { field "$1" < "$csv.model"; }
-rm -f "$csv.ms" "$csv.fw"
+rm -f "$csv.ms" "$csv.fw" "$csv.gp" "$csv.tp"
+kcpi=$(awk '$1 == "kernel_cpi" {print $3}' profiles/zen4.profile)
+# The kernel_cpi that would make the modeled getppid take the measured
+# cycles: its kernel base cycles scaled to what the rest leaves them.
+kimp() {	# measured-cycles model-cycles model-kernel-cycles
+	awk -v m="$1" -v c="$2" -v k="$3" -v K="$kcpi" 'BEGIN {printf "%.2f", K * (m - (c - k)) / k}'
+}
 
 {
 	echo "# scripts/calibrate.sh on $(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -134,8 +168,16 @@ rm -f "$csv.ms" "$csv.fw"
 	echo "# inputs the zen4 profile takes from this host (not model outputs):"
 	printf '%-40s %12.4g\n' "L1-resident loop (16 KiB), cycles/iter" "$(awk -v a="$l1" -v c="$clk" 'BEGIN {print a * c}')"
 	printf '%-40s %12.4g\n' "4097-stride stores, 256 KiB, cycles each" "$(awk -v a="$st" -v c="$clk" 'BEGIN {print a * c}')"
+	printf '%-40s %12s (profile: %s)\n' "kernel_cpi getppid implies" \
+		"$(kimp "$(awk -v a="$gp" -v c="$clk" 'BEGIN {print a * c}')" "$(m gp_cyc_4k)" "$(m gp_kern_4k)")" "$kcpi"
 	row "forkwait us per fork+exit+wait" "$fw_us" "$(m fw_us_4k)" "$(m fw_us_2m)"
 	row "  the real loop pinned to one CPU" "$fwp" "$(m fw_us_4k)" "$(m fw_us_2m)"
+	row "getppid ns per call" "$gp" "$(awk -v c="$(m gp_cyc_4k)" -v g="$(m clock)" 'BEGIN {print c / g}')" \
+		"$(awk -v c="$(m gp_cyc_2m)" -v g="$(m clock)" 'BEGIN {print c / g}')"
+	row "touch ns per page (demand-zero #PF)" "$tp" "$(awk -v c="$(m tp_cyc_4k)" -v g="$(m clock)" 'BEGIN {print c / g}')" \
+		"$(awk -v c="$(m tp_cyc_2m)" -v g="$(m clock)" 'BEGIN {print c / g}')"
+	row "getppid cycles per call" "$(awk -v a="$gp" -v c="$clk" 'BEGIN {print a * c}')" "$(m gp_cyc_4k)" "$(m gp_cyc_2m)"
+	row "touch cycles per page" "$(awk -v a="$tp" -v c="$clk" 'BEGIN {print a * c}')" "$(m tp_cyc_4k)" "$(m tp_cyc_2m)"
 	row "forkwait page faults per iteration" "$(awk -v a="$fw_pp" -v b="$fw_cp" 'BEGIN {print a + b}')" \
 		"$(m fw_pf_4k)" "$(m fw_pf_2m)"
 	row "  of which the parent's" "$fw_pp" "$(m fw_pfp_4k)" "$(m fw_pfp_2m)"

@@ -98,6 +98,7 @@ static const struct key keys[] = {
 	CACHE("ept_psc.pdpte", ept_psc[1]),
 	CACHE("ept_psc.pml4e", ept_psc[2]),
 	COST("cpi", cpi),
+	OPT_COST("kernel_cpi", costs.kernel_cpi),
 	COST("l1d_hit", l1d_hit),
 	COST("tlb_l2_hit", tlb_l2_hit),
 	COST("walk_ref", walk_ref),

@@ -383,6 +383,7 @@ static void ff_go(struct vcpu *cpu, struct sampler *s, uint64_t left)
 	cpu->ff = true;
 	cpu->sample_at = UINT64_MAX;
 	cpu->ff_acc = 0;
+	cpu->ff_string = 0;
 	cpu->ff_until = left;
 	s->ff_insns[0] = cpu->st.insns_kernel;
 	s->ff_insns[1] = cpu->st.insns_user;
@@ -430,7 +431,8 @@ static void fast_forward(struct vcpu *cpu, struct sampler *s)
  */
 static void ff_stop(struct vcpu *cpu, struct sampler *s)
 {
-	uint64_t k = cpu->st.insns_kernel - s->ff_insns[0];
+	uint64_t k = cpu->st.insns_kernel - s->ff_insns[0] - cpu->ff_string;
+	uint64_t str = cpu->ff_string;
 	uint64_t u = cpu->st.insns_user - s->ff_insns[1] + cpu->ff_acc;
 	uint8_t base = core_set_base(&cpu->core, CORE_BASE_KERNEL);
 
@@ -438,8 +440,11 @@ static void ff_stop(struct vcpu *cpu, struct sampler *s)
 	s->ffa += cpu->ff_acc;
 	cpu->ff_acc = 0;
 	cpu->ff = false;
+	cpu->ff_string = 0;
 	if (k)
 		core_insns(&cpu->core, k);
+	if (str)
+		core_insns_string(&cpu->core, str);
 	core_set_base(&cpu->core, CORE_BASE_USER);
 	if (u)
 		core_insns(&cpu->core, u);

@@ -484,17 +484,21 @@ static uint8_t *line_host(struct vcpu *cpu, gva_t va, unsigned idx)
 void g_stline(struct vcpu *cpu, gva_t va, const void *buf)
 {
 	const uint8_t *src = buf;
-	uint8_t *p = vcpu_fast(cpu, va, 1);
+	uint8_t *p;
 	uint64_t v;
 	unsigned off;
 
 	BUG_ON(va & (VMM_LINE - 1), "line access not aligned");
+	core_line(&cpu->core);		/* a whole-line write (rep stos/movs) */
+	p = vcpu_fast(cpu, va, 1);
 	if (likely(p != NULL)) {
 		memcpy(p, src, VMM_LINE);
+		core_line_end(&cpu->core);
 		return;
 	}
 	memcpy(&v, src, 8);
 	vcpu_access_slow(cpu, va, ACC_WRITE, 8, &v);
+	core_line_end(&cpu->core);
 	if ((cpu->mmu.sregs.cr0 & CR0_PG) && (p = line_host(cpu, va, 1)) != NULL) {
 		memcpy(p + 8, src + 8, VMM_LINE - 8);
 		return;

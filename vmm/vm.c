@@ -296,6 +296,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	}
 	r = core_init(&cpu->core, &(struct core_config){
 		.cpi = cfg->prof->costs.cpi,
+		.kernel_cpi = cfg->prof->costs.kernel_cpi,	/* 0 or absent: cpi */
 		.rob = cfg->prof->core.rob,
 		.store_buffer = cfg->prof->core.store_buffer,
 		.store_rfos = cfg->prof->core.store_rfos,

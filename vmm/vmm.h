@@ -44,6 +44,8 @@ struct mmu_costs {
 	double		l1d_hit;		/* data access that hits L1D */
 	double		tlb_l2_hit;		/* extra cycles of an L2 (STLB) hit */
 	double		walk_ref;		/* one page-walk memory reference */
+	double		kernel_cpi;		/* cycles per guest kernel instruction, memory
+						 * excluded (0: as cpi) */
 	double		pf_delivery;		/* #PF delivery to the guest kernel and IRET */
 	double		syscall;		/* SYSCALL + SYSRET round trip */
 	double		exit_roundtrip;		/* VM exit + VM entry, hardware only */
@@ -290,6 +292,8 @@ struct vcpu {
 	uint64_t		sample_at;	/* detailed phases: sample_step when
 						 * st.accesses gets here; UINT64_MAX while
 						 * fast-forwarding and in the exact mode */
+	uint64_t		ff_string;	/* of this phase's kernel instructions, those
+						 * of string operations (g_insn_string) */
 	uint64_t		ff_acc;		/* fast-forwarded accesses of this phase: in
 						 * st.accesses when the phase ends */
 	uint64_t		ff_until;	/* the phase ends at this ff_acc */
@@ -527,6 +531,26 @@ static inline void g_fetch(struct vcpu *cpu, gva_t va)
 		return;
 	}
 	vcpu_fetch_slow(cpu, va);
+}
+
+/* g_insn_string - n instructions' worth of a string operation's work
+ * (rep stos/movs: clear_page, copy_page, one per 8 bytes moved) in the
+ * guest kernel: counted as g_insn counts them, but dispatched at the
+ * profile's cpi, not kernel_cpi: the microcode streams at the core's
+ * width, it is not the kernel's branchy code. Its memory accesses are
+ * the line accesses, timed on their own. */
+static inline void g_insn_string(struct vcpu *cpu, uint64_t n)
+{
+	cpu->st.insns_kernel += n;
+	if (unlikely(cpu->ff)) {
+		cpu->ff_string += n;
+		return;		/* dispatched when the phase ends (sample_step) */
+	}
+	core_insns_string(&cpu->core, n);
+	if (unlikely(core_now(&cpu->core) >= cpu->timer_at))
+		vcpu_timer_fire(cpu);
+	if (unlikely(cpu->st.accesses >= cpu->sample_at))
+		sample_step(cpu);
 }
 
 /* g_insn - the guest retired n instructions (besides its memory accesses)

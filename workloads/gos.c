@@ -269,7 +269,7 @@ static void clear_frame(struct gos *os, gpa_t gpa, uint64_t len)
 	gos_kpath(os, KP_COPY_PAGE);
 	for (off = 0; off < len; off += VMM_LINE)
 		g_stline(cpu, va + off, zero);
-	g_insn(cpu, INSNS_PER_STORE * (len / 8));
+	g_insn_string(cpu, INSNS_PER_STORE * (len / 8));
 }
 
 void gos_copy_frame(struct gos *os, gpa_t dst, gpa_t src, uint64_t len)
@@ -284,7 +284,7 @@ void gos_copy_frame(struct gos *os, gpa_t dst, gpa_t src, uint64_t len)
 		g_ldline(cpu, s + off, line);
 		g_stline(cpu, d + off, line);
 	}
-	g_insn(cpu, 2 * INSNS_PER_STORE * (len / 8));
+	g_insn_string(cpu, 2 * INSNS_PER_STORE * (len / 8));
 }
 
 gpa_t gos_alloc_zeroed(struct gos *os, unsigned level)
@@ -384,7 +384,7 @@ gpa_t gos_page_cache(struct gos *os, enum gos_file file, uint64_t pg)
 			line[w] = file_word(file, pg, i + w);
 		g_stline(os->cpu, gos_dmap(os, gpa + 8 * i), line);
 	}
-	g_insn(os->cpu, INSNS_PER_STORE * (PAGE_SIZE / 8));
+	g_insn_string(os->cpu, INSNS_PER_STORE * (PAGE_SIZE / 8));
 	os->page_cache[file][pg] = gpa;
 	return gpa;
 }

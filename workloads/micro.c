@@ -3,7 +3,11 @@
  * (getppid) and pure compute (countPrimes, fib). They touch little
  * memory and take no page faults after start-up, so every MMU should
  * come out nearly equal on them: that is the point of running them.
+ * And one kernel-path microbenchmark, touch: a demand-zero fault per
+ * page, the path scripts/calibrate.sh times on the real kernel.
  */
+#include <stdio.h>
+
 #include "workloads.h"
 
 /* getppid: for (i = 0; i < iters; i++) getppid(); */
@@ -95,6 +99,69 @@ static uint64_t fib_run(struct gos *os, const uint64_t *param)
 	gos_kernel(os);
 	return wl_fnv(h, r);
 }
+
+/*
+ * touch: the first touch of fresh anonymous memory, as lmbench's
+ * lat_pagefault does for files and scripts/calibrate/loops.c's "touch"
+ * does on the real kernel:
+ *
+ *	char *p = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE,
+ *		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+ *	for (i = 0; i < pages; i++) p[i * 4096] = i * 0x9e + 1;
+ *	for (i = 0; i < pages; i++) h = fnv(h, p[i * 4096]);
+ *
+ * At 4K pages each store is one demand-zero fault (do_anonymous_page:
+ * allocate, clear, map); at 2M one fault backs 512 of them. The read-back
+ * checks every page kept its byte (and that the rest was zeroed: the
+ * byte after it is folded in too).
+ */
+enum { T_PAGES };
+
+static int touch_check(const uint64_t *param, uint64_t guest_mem, char *err, size_t errlen)
+{
+	/* The array rounded to a large page, plus room for the kernel, as
+	 * memsweep's check. */
+	if (param[T_PAGES] * PAGE_SIZE + 2 * LEVEL_SIZE(LEVEL_2M) + guest_mem / 64 > guest_mem) {
+		snprintf(err, errlen, "touch: %llu pages do not fit in guest RAM "
+			 "(%llu MiB); raise --guest-mem",
+			 (unsigned long long)param[T_PAGES],
+			 (unsigned long long)(guest_mem / MiB));
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t touch_run(struct gos *os, const uint64_t *param)
+{
+	struct vcpu *cpu = os->cpu;
+	const uint64_t n = param[T_PAGES];
+	gva_t a = gos_mmap_anon(os, n * PAGE_SIZE, VMA_READ | VMA_WRITE);
+	uint64_t h = WL_FNV_OFFSET, i;
+
+	BUG_ON(a == 0, "mmap of the array failed");
+	gos_user(os);
+	g_phase(cpu);
+	for (i = 0; i < n; i++) {
+		g_st8(cpu, a + i * PAGE_SIZE, (uint8_t)(i * 0x9e + 1));
+		g_insn(cpu, 4);		/* add, shl, lea, cmp/jne */
+	}
+	g_phase(cpu);
+	for (i = 0; i < n; i++) {
+		h = wl_fnv(h, g_ld8(cpu, a + i * PAGE_SIZE));
+		h = wl_fnv(h, g_ld8(cpu, a + i * PAGE_SIZE + 1));
+		g_insn(cpu, 8);
+	}
+	gos_kernel(os);
+	return h;
+}
+
+const struct workload wl_touch = {
+	.name = "touch",
+	.desc = "first touch of fresh anonymous pages: one demand-zero #PF per page",
+	.params = { [T_PAGES] = { "pages", 16384, 1, UINT64_C(1) << 28, "pages to touch" } },
+	.check = touch_check,
+	.run = touch_run,
+};
 
 const struct workload wl_getppid = {
 	.name = "getppid",

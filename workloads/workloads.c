@@ -12,6 +12,7 @@ const struct workload *const wl_table[] = {
 	&wl_countprimes,
 	&wl_fib,
 	&wl_cpuid,
+	&wl_touch,
 	NULL,
 };
 

@@ -281,6 +281,7 @@ static inline uint64_t wl_fnv(uint64_t h, uint64_t word)
 extern const struct workload wl_memsweep;
 extern const struct workload wl_forkwait;
 extern const struct workload wl_getppid;
+extern const struct workload wl_touch;
 extern const struct workload wl_countprimes;
 extern const struct workload wl_fib;
 extern const struct workload wl_cpuid;

@@ -10,6 +10,14 @@
  *                                no loads
  *   loops forkwait N             fork + exit + wait, N times: us each, and
  *                                page faults per iteration, parent and child
+ *   loops getppid N              ns per getppid system call
+ *   loops touch PAGES R          ns per page of memvirt's touch workload:
+ *                                a store to each page of a fresh 4K-page
+ *                                anonymous mapping (one demand-zero fault
+ *                                each), then a read-back; R rounds of
+ *                                mmap/touch/munmap, the median kept (the
+ *                                first round is dropped: its frames may
+ *                                be new to this guest's host)
  *
  * Each prints one line "key value" per figure. The array's size is a
  * variable, but the index is masked as the constant-size C original's is
@@ -21,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +44,8 @@ static double now_ns(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: loops clock | memsweep SIZE 4k|2m N | stores SIZE N | forkwait N\n");
+	fprintf(stderr, "usage: loops clock | memsweep SIZE 4k|2m N | stores SIZE N | forkwait N |\n"
+		"       getppid N | touch PAGES ROUNDS\n");
 	return 2;
 }
 
@@ -158,6 +168,59 @@ static int forkwait(unsigned n)
 	return 0;
 }
 
+static int getppid_loop(unsigned n)
+{
+	double t0 = now_ns(), t;
+	long h = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		h += syscall(SYS_getppid);	/* not the libc wrapper's cache */
+	t = now_ns() - t0;
+	printf("getppid_ns_per_call %.2f\n", t / n);
+	return (int)(h & 0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int touch(unsigned long pages, unsigned rounds)
+{
+	double *per = calloc(rounds, sizeof(*per));
+	unsigned long h = 0;
+
+	if (!per || rounds < 2) {
+		fprintf(stderr, "loops: touch needs 2 rounds or more\n");
+		return 2;
+	}
+	for (unsigned r = 0; r < rounds; r++) {
+		volatile char *p = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		double t0;
+
+		if (p == MAP_FAILED) {
+			perror("loops: mmap");
+			return 1;
+		}
+		if (madvise((void *)p, pages * 4096, MADV_NOHUGEPAGE) != 0)
+			perror("loops: madvise");
+		t0 = now_ns();
+		for (unsigned long i = 0; i < pages; i++)
+			p[i * 4096] = (char)(i * 0x9e + 1);
+		for (unsigned long i = 0; i < pages; i++)
+			h += (unsigned char)p[i * 4096] + (unsigned char)p[i * 4096 + 1];
+		per[r] = (now_ns() - t0) / (double)pages;
+		munmap((void *)p, pages * 4096);
+	}
+	qsort(per + 1, rounds - 1, sizeof(*per), cmp_double);
+	printf("touch_ns_per_page %.1f\n", per[1 + (rounds - 1) / 2]);
+	free(per);
+	return (int)(h & 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "clock"))
@@ -178,5 +241,9 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "forkwait"))
 		return forkwait((unsigned)number(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "getppid"))
+		return getppid_loop((unsigned)number(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "touch"))
+		return touch(number(argv[2]), (unsigned)number(argv[3]));
 	return usage();
 }

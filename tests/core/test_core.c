@@ -219,6 +219,69 @@ Test(core, store_stream_bound_by_buffer_and_miss_buffers)
 	down();
 }
 
+/*
+ * Whole-line stores (rep stos/movs, core_line) request their lines at
+ * issue on the miss buffers, not two at a time from the store buffer's
+ * head: 12 DRAM line stores go in rounds of 4 (the miss buffers) of 200
+ * cycles, the last committing at 603, as 12 DRAM loads complete (the
+ * store buffer's 8 entries free in time); the same 12 as plain stores
+ * go two at a time, 6 rounds of 200. A line store that hits the L1D is a plain store, and
+ * the mark covers one store only.
+ */
+Test(core, line_stores_use_the_miss_buffers)
+{
+	up_cfg(cfg());
+	for (unsigned j = 0; j < 12; j++) {
+		core_line(&C);
+		store(3);
+	}
+	cr_expect_float_eq(cycles(), 603.0, 1e-9);
+	down();
+
+	up_cfg(cfg());
+	for (unsigned j = 0; j < 12; j++)
+		store(3);
+	cr_expect_geq(cycles(), 1200.0);
+	down();
+
+	/* one mark, then plain stores: only the first is a line store */
+	up_cfg(cfg());
+	core_line(&C);
+	for (unsigned j = 0; j < 12; j++)
+		store(3);
+	cr_expect_geq(cycles(), 1200.0);
+	down();
+
+	/* a serialising event ends the mark */
+	up_cfg(cfg());
+	core_line(&C);
+	core_serialize(&C, CORE_EXIT, 0, false);
+	cr_expect(!C.line);
+	down();
+}
+
+/* Kernel instructions at kernel_cpi, user ones at cpi; 0 is cpi. */
+Test(core, kernel_cpi)
+{
+	struct core_config c = cfg();
+
+	c.kernel_cpi = 3;
+	up_cfg(c);
+	core_insns(&C, 100);		/* the core starts in the kernel */
+	core_set_cpl3(&C, true);
+	core_insns(&C, 100);
+	core_set_base(&C, CORE_BASE_KERNEL);
+	core_insns(&C, 10);
+	core_set_base(&C, CORE_BASE_USER);
+	core_insns(&C, 10);
+	cr_expect_float_eq(cycles(), 300.0 + 100.0 + 30.0 + 10.0, 1e-9);
+	cr_expect_eq(C.stack[CORE_BASE_KERNEL], 330u * CORE_TICKS);
+	cr_expect_eq(C.stack[CORE_BASE_USER], 110u * CORE_TICKS);
+	down();
+	c.kernel_cpi = -1;
+	cr_expect_lt(core_init(&C, &c), 0);
+}
+
 /* A full store buffer stalls dispatch: 8 entries, stores of 200-cycle
  * lines two at a time: the instructions behind them wait. */
 Test(core, full_store_buffer_stalls_dispatch)
