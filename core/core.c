@@ -262,13 +262,14 @@ void core_access(struct core *c, const struct core_access *a)
 		 * line is fetched when the store nears the buffer's head. */
 		core_time commit = c->retire > c->commit_last ? c->retire : c->commit_last;
 
-		if (a->level != 0 && c->line) {
+		if (a->level != 0 && unlikely(c->line)) {
 			/* A whole-line store: requested at issue, on a miss
 			 * buffer, as a load's line is. */
 			core_time done = miss(c, t, c->lat[a->level]);
 
 			if (done > commit)
 				commit = done;
+			c->line = false;
 		} else if (a->level != 0) {
 			/* At most rfos fetches in flight: this one starts when
 			 * the store rfos places older has committed. They are
@@ -287,7 +288,6 @@ void core_access(struct core *c, const struct core_access *a)
 		c->commit_last = commit;
 		c->nstores++;
 	}
-	c->line = false;
 }
 
 /* Wait until everything dispatched has retired. */

@@ -255,9 +255,9 @@ static inline void core_dep(struct core *c)
  * fast-string microcode of rep stos/movs does: its line is requested
  * when it issues, on one of the miss buffers, rather than when it nears
  * the store buffer's head behind `store_rfos` others. A line store that
- * hits the L1D is timed as any store. core_access and serialising
- * events clear the mark; the inline L1-hit path does not look at it, so
- * the caller ends it with core_line_end after its one store. */
+ * hits the L1D is timed as any store. A line store that misses and
+ * serialising events clear the mark; other accesses do not look at it,
+ * so the caller ends it with core_line_end after its one store. */
 static inline void core_line(struct core *c)
 {
 	c->line = true;

@@ -12,6 +12,10 @@
 #    also given in cycles, at the clock a chain of dependent adds measures
 #    right before and after (the machine is shared: cycles are steadier
 #    than nanoseconds).
+#  - Kernel paths: getppid (one system call) and touch (one demand-zero
+#    fault per page, 4096 pages a round) run alone, pinned, beside
+#    memvirt's getppid and touch workloads; the kernel_cpi line says what
+#    the getppid figure implies for the zen4 profile's kernel_cpi.
 #  - Modeled: memvirt runs each configuration at two lengths (memsweep 1
 #    and 3 passes, forkwait ITERS and 2 x ITERS) and the figure is the
 #    difference divided by the extra iterations, so boot, demand faults
