@@ -15,7 +15,10 @@
 #  - Kernel paths: getppid (one system call) and touch (one demand-zero
 #    fault per page, 4096 pages a round) run alone, pinned, beside
 #    memvirt's getppid and touch workloads; the kernel_cpi line says what
-#    the getppid figure implies for the zen4 profile's kernel_cpi.
+#    the getppid figure implies for the zen4 profile's kernel_cpi, and
+#    forkwait is modeled once more with that same-day fit (a copy of the
+#    profile, zen4-fit, differing in kernel_cpi alone) beside the profile's
+#    own figure, in cycles at the clock measured here.
 #  - Modeled: memvirt runs each configuration at two lengths (memsweep 1
 #    and 3 passes, forkwait ITERS and 2 x ITERS) and the figure is the
 #    difference divided by the extra iterations, so boot, demand faults
@@ -121,6 +124,7 @@ for h in ['4k', '2m']:
     n = int(b['forks']) - int(a['forks'])
     cyc = (float(b['cycles']) - float(a['cycles'])) / n
     print('fw_us_%s %.3f' % (h, cyc / clock * 1e6))
+    print('fw_cyc_%s %.0f' % (h, cyc))
     print('fw_pf_%s %.3f' % (h, (int(b['guest_page_faults']) - int(a['guest_page_faults'])) / n))
     ch = (int(b['guest_page_faults_child']) - int(a['guest_page_faults_child'])) / n
     print('fw_pfc_%s %.3f' % (h, ch))
@@ -148,6 +152,28 @@ kimp() {	# measured-cycles model-cycles model-kernel-cycles
 	awk -v m="$1" -v c="$2" -v k="$3" -v K="$kcpi" 'BEGIN {printf "%.2f", K * (m - (c - k)) / k}'
 }
 
+kfit=$(kimp "$(awk -v a="$gp" -v c="$clk" 'BEGIN {print a * c}')" "$(m gp_cyc_4k)" "$(m gp_kern_4k)")
+# forkwait at the same-day fit: cycles per fork, the difference of two
+# lengths, per host page size (a profile's name must match its file's)
+pdir=$(mktemp -d)
+trap 'rm -f "$csv"; rm -rf "$pdir"' EXIT
+sed -e "s/^name\( *\)= zen4\b.*/name\1= zen4-fit/" \
+    -e "s/^kernel_cpi\( *\)= [0-9.]*\(.*\)/kernel_cpi\1= $kfit   # calibrate.sh: fitted on this day's getppid/" \
+	profiles/zen4.profile > "$pdir/zen4-fit.profile"
+fitcyc() {	# host-pages
+	local a b
+	a=$($vmm --cpu="$pdir/zen4-fit.profile" --mmu=ept --pages=4k --host-pages="$1" \
+		--workload=forkwait --param iters=$MI --format=json 2>/dev/null)
+	b=$($vmm --cpu="$pdir/zen4-fit.profile" --mmu=ept --pages=4k --host-pages="$1" \
+		--workload=forkwait --param iters=$((2 * MI)) --format=json 2>/dev/null)
+	python3 -c 'import json, sys
+a, b = json.loads(sys.argv[1])[0], json.loads(sys.argv[2])[0]
+assert a["cpu"] == b["cpu"] == "zen4-fit", "the fitted profile did not run"
+print("%.0f" % ((float(b["cycles"]) - float(a["cycles"])) / (int(b["forks"]) - int(a["forks"]))))' "$a" "$b"
+}
+fit4=$(fitcyc 4k)
+fit2=$(fitcyc 2m)
+
 {
 	echo "# scripts/calibrate.sh on $(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 	echo "# measured: this host's real loops (median of 3), at the clock measured beside them"
@@ -172,10 +198,13 @@ kimp() {	# measured-cycles model-cycles model-kernel-cycles
 	echo "# inputs the zen4 profile takes from this host (not model outputs):"
 	printf '%-40s %12.4g\n' "L1-resident loop (16 KiB), cycles/iter" "$(awk -v a="$l1" -v c="$clk" 'BEGIN {print a * c}')"
 	printf '%-40s %12.4g\n' "4097-stride stores, 256 KiB, cycles each" "$(awk -v a="$st" -v c="$clk" 'BEGIN {print a * c}')"
-	printf '%-40s %12s (profile: %s)\n' "kernel_cpi getppid implies" \
-		"$(kimp "$(awk -v a="$gp" -v c="$clk" 'BEGIN {print a * c}')" "$(m gp_cyc_4k)" "$(m gp_kern_4k)")" "$kcpi"
+	printf '%-40s %12s (profile: %s)\n' "kernel_cpi getppid implies" "$kfit" "$kcpi"
 	row "forkwait us per fork+exit+wait" "$fw_us" "$(m fw_us_4k)" "$(m fw_us_2m)"
 	row "  the real loop pinned to one CPU" "$fwp" "$(m fw_us_4k)" "$(m fw_us_2m)"
+	row "forkwait kcycles per fork (clock here)" "$(awk -v a="$fw_us" -v c="$clk" 'BEGIN {print a * c}')" \
+		"$(awk -v a="$(m fw_cyc_4k)" 'BEGIN {print a / 1000}')" "$(awk -v a="$(m fw_cyc_2m)" 'BEGIN {print a / 1000}')"
+	row "  at kernel_cpi $kfit (fitted today)" "$(awk -v a="$fw_us" -v c="$clk" 'BEGIN {print a * c}')" \
+		"$(awk -v a="$fit4" 'BEGIN {print a / 1000}')" "$(awk -v a="$fit2" 'BEGIN {print a / 1000}')"
 	row "getppid ns per call" "$gp" "$(awk -v c="$(m gp_cyc_4k)" -v g="$(m clock)" 'BEGIN {print c / g}')" \
 		"$(awk -v c="$(m gp_cyc_2m)" -v g="$(m clock)" 'BEGIN {print c / g}')"
 	row "touch ns per page (demand-zero #PF)" "$tp" "$(awk -v c="$(m tp_cyc_4k)" -v g="$(m clock)" 'BEGIN {print c / g}')" \
