@@ -81,15 +81,20 @@ fw_cp=$(echo "$fw" | field forkwait_child_faults_per_iter)
 
 echo "calibrate: running the model (zen4, ept)" >&2
 csv=$(mktemp)
-trap 'rm -f "$csv"' EXIT
+pdir=$(mktemp -d)		# the same-day fitted profile (zen4-fit)
+trap 'rm -f "$csv"; rm -rf "$pdir"' EXIT
+# forkwait_model CPU: the forkwait runs of two lengths, CSV rows
+forkwait_model() {
+	for it in $MI $((2 * MI)); do
+		$vmm --cpu="$1" --mmu=ept --pages=4k --host-pages=4k,2m --workload=forkwait \
+			--param iters=$it --jobs=2 2>/dev/null | sed 1d
+	done
+}
 for p in 1 3; do
 	$vmm --cpu=zen4 --mmu=ept --pages=4k,2m --host-pages=4k,2m --workload=memsweep \
 		--param size=$S --param passes=$p --jobs=2 2>/dev/null | sed 1d
 done > "$csv.ms"
-for it in $MI $((2 * MI)); do
-	$vmm --cpu=zen4 --mmu=ept --pages=4k --host-pages=4k,2m --workload=forkwait \
-		--param iters=$it --jobs=2 2>/dev/null | sed 1d
-done > "$csv.fw"
+forkwait_model zen4 > "$csv.fw"
 for it in $GP $((2 * GP)); do
 	$vmm --cpu=zen4 --mmu=ept --pages=4k --host-pages=4k,2m --workload=getppid \
 		--param iters=$it --jobs=2 2>/dev/null | sed 1d
@@ -153,26 +158,24 @@ kimp() {	# measured-cycles model-cycles model-kernel-cycles
 }
 
 kfit=$(kimp "$(awk -v a="$gp" -v c="$clk" 'BEGIN {print a * c}')" "$(m gp_cyc_4k)" "$(m gp_kern_4k)")
-# forkwait at the same-day fit: cycles per fork, the difference of two
-# lengths, per host page size (a profile's name must match its file's)
-pdir=$(mktemp -d)
-trap 'rm -f "$csv"; rm -rf "$pdir"' EXIT
+# forkwait once more on a copy of zen4 whose kernel_cpi is the same-day
+# fit (a profile's name must match its file's): cycles per fork, the
+# difference of the two lengths, per host page size
 sed -e "s/^name\( *\)= zen4\b.*/name\1= zen4-fit/" \
     -e "s/^kernel_cpi\( *\)= [0-9.]*\(.*\)/kernel_cpi\1= $kfit   # calibrate.sh: fitted on this day's getppid/" \
 	profiles/zen4.profile > "$pdir/zen4-fit.profile"
-fitcyc() {	# host-pages
-	local a b
-	a=$($vmm --cpu="$pdir/zen4-fit.profile" --mmu=ept --pages=4k --host-pages="$1" \
-		--workload=forkwait --param iters=$MI --format=json 2>/dev/null)
-	b=$($vmm --cpu="$pdir/zen4-fit.profile" --mmu=ept --pages=4k --host-pages="$1" \
-		--workload=forkwait --param iters=$((2 * MI)) --format=json 2>/dev/null)
-	python3 -c 'import json, sys
-a, b = json.loads(sys.argv[1])[0], json.loads(sys.argv[2])[0]
-assert a["cpu"] == b["cpu"] == "zen4-fit", "the fitted profile did not run"
-print("%.0f" % ((float(b["cycles"]) - float(a["cycles"])) / (int(b["forks"]) - int(a["forks"]))))' "$a" "$b"
-}
-fit4=$(fitcyc 4k)
-fit2=$(fitcyc 2m)
+forkwait_model "$pdir/zen4-fit.profile" > "$csv.fit"
+python3 - "$hdr" "$csv.fit" <<'PY' >> "$csv.model"
+import csv, sys
+rows = [dict(zip(sys.argv[1].split(','), r)) for r in csv.reader(open(sys.argv[2]))]
+assert rows and all(r['cpu'] == 'zen4-fit' for r in rows), 'the fitted profile did not run'
+for h in ['4k', '2m']:
+    a, b = sorted((r for r in rows if r['host_pages'] == h), key=lambda r: int(r['forks']))
+    print('fit_cyc_%s %.0f' % (h, (float(b['cycles']) - float(a['cycles'])) /
+                               (int(b['forks']) - int(a['forks']))))
+PY
+rm -f "$csv.fit"
+fw_kcyc=$(awk -v a="$fw_us" -v c="$clk" 'BEGIN {print a * c}')	# the real fork: us x GHz
 
 {
 	echo "# scripts/calibrate.sh on $(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -201,10 +204,9 @@ fit2=$(fitcyc 2m)
 	printf '%-40s %12s (profile: %s)\n' "kernel_cpi getppid implies" "$kfit" "$kcpi"
 	row "forkwait us per fork+exit+wait" "$fw_us" "$(m fw_us_4k)" "$(m fw_us_2m)"
 	row "  the real loop pinned to one CPU" "$fwp" "$(m fw_us_4k)" "$(m fw_us_2m)"
-	row "forkwait kcycles per fork (clock here)" "$(awk -v a="$fw_us" -v c="$clk" 'BEGIN {print a * c}')" \
-		"$(awk -v a="$(m fw_cyc_4k)" 'BEGIN {print a / 1000}')" "$(awk -v a="$(m fw_cyc_2m)" 'BEGIN {print a / 1000}')"
-	row "  at kernel_cpi $kfit (fitted today)" "$(awk -v a="$fw_us" -v c="$clk" 'BEGIN {print a * c}')" \
-		"$(awk -v a="$fit4" 'BEGIN {print a / 1000}')" "$(awk -v a="$fit2" 'BEGIN {print a / 1000}')"
+	k() { awk -v a="$1" 'BEGIN {print a / 1000}'; }
+	row "forkwait kcycles per fork (clock here)" "$fw_kcyc" "$(k "$(m fw_cyc_4k)")" "$(k "$(m fw_cyc_2m)")"
+	row "  at kernel_cpi $kfit (fitted today)" "$fw_kcyc" "$(k "$(m fit_cyc_4k)")" "$(k "$(m fit_cyc_2m)")"
 	row "getppid ns per call" "$gp" "$(awk -v c="$(m gp_cyc_4k)" -v g="$(m clock)" 'BEGIN {print c / g}')" \
 		"$(awk -v c="$(m gp_cyc_2m)" -v g="$(m clock)" 'BEGIN {print c / g}')"
 	row "touch ns per page (demand-zero #PF)" "$tp" "$(awk -v c="$(m tp_cyc_4k)" -v g="$(m clock)" 'BEGIN {print c / g}')" \
