@@ -81,14 +81,7 @@ static int ept_translate(struct ept *e, gpa_t gpa, unsigned acc, uint32_t qual,
 	bool psc = !(e->off & EPT_CACHE_EPT_PSC);
 	enum walk_result res;
 
-	/* inputs only: walk_run() sets every output (no memset on this path) */
-	r->fmt = WALK_FMT_EPT;
-	r->addr = gpa;
-	r->root = e->root;
-	r->access = acc;
-	r->mode = &e->emode;
-	r->mem = &e->host;
-	r->start_level = 0;
+	walk_req_init(r, WALK_FMT_EPT, gpa, e->root, acc, &e->emode, &e->host);
 	if (psc)
 		w->psc_hits += psc_walk_start(&e->psc, EPT_CTX, r);
 	res = walk_run(r);
@@ -245,14 +238,8 @@ enum mmu_result ept_walk2d(struct mmu *m, struct mmu_fault *f)
 	gpa_t gbase;
 
 	walk_begin(e, m, f);
-	/* inputs only: walk_run() sets every output (no memset on this path) */
-	r.fmt = WALK_FMT_X86_64;
-	r.addr = f->va;
-	r.root = m->sregs.cr3;
-	r.access = f->access;
-	r.mode = &m->mode;
-	r.mem = &e->guest;
-	r.start_level = 0;
+	walk_req_init(&r, WALK_FMT_X86_64, f->va, m->sregs.cr3, f->access,
+		      &m->mode, &e->guest);
 	gpsc = !(e->off & EPT_CACHE_GUEST_PSC);
 	if (gpsc)
 		f->work.psc_hits += psc_walk_start(&m->tlb.psc, m->tlb.ctx, &r);

@@ -35,16 +35,11 @@ static void native_destroy(struct mmu *m)
 static enum mmu_result native_fill(struct mmu *m, struct mmu_fault *f)
 {
 	struct native *n = m->priv;
-	struct walk_req r = {
-		.fmt = WALK_FMT_X86_64,
-		.addr = f->va,
-		.root = m->sregs.cr3,
-		.access = f->access,
-		.mode = &m->mode,
-		.mem = &n->mem,
-	};
+	struct walk_req r;
 	enum walk_result res;
 
+	walk_req_init(&r, WALK_FMT_X86_64, f->va, m->sregs.cr3, f->access,
+		      &m->mode, &n->mem);
 	f->work.psc_hits += psc_walk_start(&m->tlb.psc, m->tlb.ctx, &r);
 	res = walk_run(&r);
 	f->work.walk_reads += r.reads;

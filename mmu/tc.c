@@ -22,11 +22,11 @@ static inline uint64_t xorshift64(uint64_t *s)
 
 /* A random way of a full set: multiply-shift maps 32 random bits onto
  * [0, ways) without a modulo; ways need not be a power of two. */
-static inline struct tc_entry *tc_random_way(struct tc *c, struct tc_entry *set)
+static inline size_t tc_random_way(struct tc *c, size_t set)
 {
 	uint64_t r = xorshift64(&c->rng) >> 32;
 
-	return &set[(r * c->ways) >> 32];
+	return set + (size_t)((r * c->ways) >> 32);
 }
 
 int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock)
@@ -47,18 +47,17 @@ int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock)
 	if ((sets & (sets - 1)) != 0)
 		return -EINVAL;
 	c->e = calloc(g->entries, sizeof(*c->e));
-	if (!c->e)
-		return -ENOMEM;
+	c->key = calloc(g->entries, sizeof(*c->key));
+	c->lru = calloc(g->entries, sizeof(*c->lru));
+	if (!c->e || !c->key || !c->lru)
+		goto nomem;
 	/* four filter slots per entry: few false "maybe"s on a miss */
 	c->pres_shift = 64 - 2;
 	while ((UINT64_C(1) << (64 - c->pres_shift)) < 4 * (uint64_t)g->entries)
 		c->pres_shift--;
 	c->pres = calloc(UINT64_C(1) << (64 - c->pres_shift), sizeof(*c->pres));
-	if (!c->pres) {
-		free(c->e);
-		c->e = NULL;
-		return -ENOMEM;
-	}
+	if (!c->pres)
+		goto nomem;
 	c->sets = sets;
 	c->ways = g->ways;
 	/* deterministic per geometry: two runs of one config replace alike */
@@ -67,13 +66,21 @@ int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock)
 	if (c->rng == 0)
 		c->rng = UINT64_C(0x9e3779b97f4a7c15);
 	return 0;
+
+nomem:
+	tc_destroy(c);
+	return -ENOMEM;
 }
 
 void tc_destroy(struct tc *c)
 {
 	free(c->e);
+	free(c->key);
+	free(c->lru);
 	free(c->pres);
 	c->e = NULL;
+	c->key = NULL;
+	c->lru = NULL;
 	c->pres = NULL;
 	c->sets = 0;
 	c->ways = 0;
@@ -85,54 +92,62 @@ struct tc_entry *tc_find(struct tc *c, uint64_t addr, unsigned level,
 	struct tc_entry *e = tc_probe(c, addr, level, ctx, match_global);
 
 	if (e)
-		e->lru = ++*c->clock;
+		*tc_stamp(c, e) = ++*c->clock;
 	return e;
 }
 
 /* The insert itself; with match false the caller knows no valid entry
  * matches (addr, level, ctx), and the match test is skipped: the way
- * chosen is the same, as a match is then never found. */
+ * chosen is the same, as a match is then never found.
+ *
+ * The victim is the first way with the least stamp. An invalid way's
+ * stamp is 0 and a valid one's is a distinct use of the clock (at least
+ * 1), so that is the first invalid way, else the least recently used
+ * one: one pass over the set's stamps. */
 static inline __attribute__((always_inline))
 struct tc_entry *insert(struct tc *c, uint64_t addr, unsigned level, uint32_t ctx,
 			bool match)
 {
 	uint64_t key = addr >> LEVEL_SHIFT(level);
-	struct tc_entry *set, *oldest, *e = NULL;
+	size_t set, v;
+	struct tc_entry *e;
 
 	if (unlikely(c->sets == 0))
 		return NULL;
 	set = tc_set(c, key);
-	/* one pass: a match wins, else the first invalid way, else the
-	 * least recently used (or a random) way */
-	oldest = set;
-	for (uint32_t w = 0; w < c->ways; w++) {
-		if (match && tc_match(&set[w], key, level, ctx, false)) {
-			e = &set[w];
-			break;
-		}
-		if (!(set[w].flags & TCE_VALID)) {
-			if (!e) {
-				e = &set[w];
-				if (!match)
-					break;	/* nothing later can win */
+	v = SIZE_MAX;
+	if (match)
+		for (uint32_t w = 0; w < c->ways; w++)
+			if (tc_match(c, set + w, key, level, ctx, false)) {
+				v = set + w;
+				break;
 			}
-		} else if (set[w].lru < oldest->lru) {
-			oldest = &set[w];
-		}
+	if (v == SIZE_MAX) {
+		const uint64_t *lru = c->lru + set;
+		uint64_t min = lru[0];
+		uint32_t at = 0;
+
+		for (uint32_t w = 1; w < c->ways && min != 0; w++)
+			if (lru[w] < min) {
+				min = lru[w];
+				at = w;
+			}
+		v = set + at;
+		if (min != 0 && c->repl == TC_REPL_RANDOM)
+			v = tc_random_way(c, set);
 	}
-	if (!e)
-		e = c->repl == TC_REPL_RANDOM ? tc_random_way(c, set) : oldest;
+	e = &c->e[v];
 	if (e->flags & TCE_VALID)
-		(*tc_pres(c, e->key, e->level))--;
+		(*tc_pres(c, c->key[v], e->level))--;
 	(*tc_pres(c, key, level))++;
-	e->key = key;
+	c->key[v] = key;
+	c->lru[v] = ++*c->clock;
 	e->level = (uint8_t)level;
 	e->ctx = ctx;
 	e->flags = TCE_VALID;
 	e->rights = 0;
 	e->allow = 0;
 	e->val = 0;
-	e->lru = ++*c->clock;
 	e->gen++;
 	return e;
 }
@@ -149,10 +164,10 @@ struct tc_entry *tc_insert_absent(struct tc *c, uint64_t addr, unsigned level,
 {
 	if (DEBUG_CHECKS && c->sets) {
 		uint64_t key = addr >> LEVEL_SHIFT(level);
-		struct tc_entry *set = tc_set(c, key);
+		size_t set = tc_set(c, key);
 
 		for (uint32_t w = 0; w < c->ways; w++)
-			BUG_ON(tc_match(&set[w], key, level, ctx, false),
+			BUG_ON(tc_match(c, set + w, key, level, ctx, false),
 			       "tc_insert_absent: the entry is present");
 	}
 	return insert(c, addr, level, ctx, false);
@@ -161,7 +176,8 @@ struct tc_entry *tc_insert_absent(struct tc *c, uint64_t addr, unsigned level,
 void tc_invalidate_entry(struct tc *c, struct tc_entry *e)
 {
 	BUG_ON(!(e->flags & TCE_VALID), "invalidating an invalid entry");
-	(*tc_pres(c, e->key, e->level))--;
+	(*tc_pres(c, tc_key(c, e), e->level))--;
+	*tc_stamp(c, e) = 0;
 	e->flags = 0;
 	e->allow = 0;
 	e->gen++;

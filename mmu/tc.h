@@ -11,6 +11,7 @@
 #define MEMVIRT_TC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base.h"
@@ -24,10 +25,17 @@
 #define TCE_GLOBAL	(1u << 1)	/* matches every PCID of its VPID */
 #define TCE_DIRTY	(1u << 2)	/* D was set when cached: writes may hit */
 
+/*
+ * One way of a cache. Its key and its LRU stamp live apart, in the
+ * cache's key[] and lru[] arrays at the same index (tc_key, tc_lru): a
+ * set's probe reads only its keys and an insert's victim search only its
+ * stamps, a line or two for a 12-way set where whole entries took
+ * eight. On a TLB-missing sweep those sets are cold in the host's
+ * caches, and the search's loads were a fifth of the exact engine's wall
+ * time (docs/speed.md, "Keys and stamps apart").
+ */
 struct tc_entry {
-	uint64_t	key;	/* addr >> LEVEL_SHIFT(level) */
 	uint64_t	val;	/* page base hpa (TLB), table address (PSC) */
-	uint64_t	lru;	/* stamp of last use, from tc->clock */
 	uint32_t	ctx;	/* TC_CTX(vpid, pcid) */
 	uint32_t	gen;	/* bumped when the slot is replaced or invalidated */
 	uint8_t		level;	/* page size (TLB) or level of the cached entry (PSC) */
@@ -50,6 +58,9 @@ struct tc_geom {
 
 struct tc {
 	struct tc_entry	*e;		/* sets * ways entries, set-major */
+	uint64_t	*key;		/* [i]: e[i]'s addr >> LEVEL_SHIFT(level) */
+	uint64_t	*lru;		/* [i]: e[i]'s stamp of last use, from *clock;
+					 * 0 exactly when e[i] is invalid */
 	uint16_t	*pres;		/* presence filter: valid entries per hash of
 					 * (key, level); 0 means surely absent */
 	unsigned	pres_shift;	/* 64 - log2(filter slots) */
@@ -66,6 +77,28 @@ struct tc {
  * gives an empty cache on which every lookup misses. */
 int tc_init(struct tc *c, const struct tc_geom *g, uint64_t *clock);
 void tc_destroy(struct tc *c);
+
+/* The key and the LRU stamp of an entry of c (0 when invalid). */
+static inline size_t tc_index(const struct tc *c, const struct tc_entry *e)
+{
+	return (size_t)(e - c->e);
+}
+
+static inline uint64_t tc_key(const struct tc *c, const struct tc_entry *e)
+{
+	return c->key[tc_index(c, e)];
+}
+
+static inline uint64_t tc_lru(const struct tc *c, const struct tc_entry *e)
+{
+	return c->lru[tc_index(c, e)];
+}
+
+/* tc_stamp - where e's LRU stamp lives: a use writes ++*clock there. */
+static inline uint64_t *tc_stamp(struct tc *c, const struct tc_entry *e)
+{
+	return &c->lru[tc_index(c, e)];
+}
 
 /* tc_find - the valid entry of page size `level` holding addr under ctx
  * (global entries match any PCID of ctx's VPID when match_global), marked
@@ -113,20 +146,24 @@ void tc_flush(struct tc *c, uint32_t want, uint32_t mask,
  *  +---------------------------+------------------------+
  *            set = key & (sets - 1)
  *
- * The set's ways are contiguous in c->e (set-major).
+ * The set's ways are contiguous in c->e, c->key and c->lru (set-major):
+ * tc_set gives the index of its first way.
  */
-static inline struct tc_entry *tc_set(const struct tc *c, uint64_t key)
+static inline size_t tc_set(const struct tc *c, uint64_t key)
 {
-	return c->e + (size_t)(key & (c->sets - 1)) * c->ways;
+	return (size_t)(key & (c->sets - 1)) * c->ways;
 }
 
-/* The tag match every lookup uses: same page, same size, and either the
- * same context or (match_global) a global entry of the same VPID. */
-static inline bool tc_match(const struct tc_entry *e, uint64_t key,
+/* The tag match every lookup uses, on way i of c: same page, same size,
+ * and either the same context or (match_global) a global entry of the
+ * same VPID. */
+static inline bool tc_match(const struct tc *c, size_t i, uint64_t key,
 			    unsigned level, uint32_t ctx, bool match_global)
 {
+	const struct tc_entry *e = &c->e[i];
+
 	/* the key rejects almost every way: test it alone first */
-	if (e->key != key)
+	if (c->key[i] != key)
 		return false;
 	if (!(e->flags & TCE_VALID) || e->level != level)
 		return false;
@@ -155,14 +192,14 @@ static inline struct tc_entry *tc_probe(const struct tc *c, uint64_t addr,
 					bool match_global)
 {
 	uint64_t key = addr >> LEVEL_SHIFT(level);
-	struct tc_entry *set;
+	size_t set;
 
 	if (unlikely(c->sets == 0) || *tc_pres(c, key, level) == 0)
 		return NULL;
 	set = tc_set(c, key);
 	for (uint32_t w = 0; w < c->ways; w++)
-		if (tc_match(&set[w], key, level, ctx, match_global))
-			return &set[w];
+		if (tc_match(c, set + w, key, level, ctx, match_global))
+			return &c->e[set + w];
 	return NULL;
 }
 

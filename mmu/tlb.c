@@ -42,7 +42,7 @@
 static inline struct tlb_lmemo lmemo_none(struct tlb *t, uint64_t rpn, bool blocked)
 {
 	return (struct tlb_lmemo){ .rpn = rpn, .e = &t->memo_dummy,
-				   .gen = t->memo_dummy.gen + 1, .blocked = blocked };
+				   .lru = &t->memo_dummy_lru, .gen = t->memo_dummy.gen + 1, .blocked = blocked };
 }
 
 /* Memo slot pointing nowhere: tlb_hit_fast's vpn test fails first. */
@@ -51,6 +51,7 @@ static inline void memo_clear(struct tlb *t)
 	for (unsigned i = 0; i < TLB_MEMO_SIZE; i++) {
 		t->memo[i].vpn = UINT64_MAX;
 		t->memo[i].e = &t->memo_dummy;
+		t->memo[i].lru = &t->memo_dummy_lru;
 		t->memo[i].gen = t->memo_dummy.gen;
 		t->memo[i].hpa = 0;
 	}
@@ -87,7 +88,8 @@ static bool region_has_4k(const struct tlb *t, uint64_t rpn)
 		for (uint32_t j = 0; j < n; j++) {
 			const struct tc_entry *e = &c->e[j];
 
-			if ((e->flags & TCE_VALID) && e->level == LEVEL_4K && e->key >> 9 == rpn)
+			if (c->key[j] >> 9 == rpn && (e->flags & TCE_VALID) &&
+			    e->level == LEVEL_4K)
 				return true;
 		}
 	}
@@ -102,17 +104,19 @@ struct tlb_memo *tlb_hit_large(struct tlb *t, gva_t va, unsigned idx)
 
 	if (l->rpn != vpn >> 9 || l->e->gen != l->gen || !((l->e->allow >> idx) & 1u))
 		return NULL;
-	l->e->lru = ++t->clock;
+	*l->lru = ++t->clock;
 	m = &t->memo[vpn & (TLB_MEMO_SIZE - 1)];
 	m->vpn = vpn;
 	m->e = l->e;
+	m->lru = l->lru;
 	m->gen = l->gen;
 	m->hpa = l->hpa + ((vpn & 511) << PAGE_SHIFT);
 	t->lmemo_hits++;
 	return m;
 }
 
-static void lmemoize(struct tlb *t, gva_t va, struct tc_entry *e, bool installed)
+static void lmemoize(struct tlb *t, gva_t va, struct tc *c, struct tc_entry *e,
+		     bool installed)
 {
 	uint64_t rpn = va >> LEVEL_SHIFT(LEVEL_2M);
 	struct tlb_lmemo *l = &t->lmemo[rpn & (TLB_LMEMO_SIZE - 1)];
@@ -120,8 +124,9 @@ static void lmemoize(struct tlb *t, gva_t va, struct tc_entry *e, bool installed
 	if (!installed && l->rpn == rpn && (l->blocked || (l->e == e && l->gen == e->gen)))
 		return;
 	*l = region_has_4k(t, rpn) ? lmemo_none(t, rpn, true)
-				   : (struct tlb_lmemo){ .rpn = rpn, .e = e, .gen = e->gen,
-							 .hpa = e->val };
+				   : (struct tlb_lmemo){ .rpn = rpn, .e = e,
+							 .lru = tc_stamp(c, e),
+							 .gen = e->gen, .hpa = e->val };
 }
 
 /*
@@ -130,17 +135,18 @@ static void lmemoize(struct tlb *t, gva_t va, struct tc_entry *e, bool installed
  * dummy) gets a slot whose vpn never matches, so it only carries hpa
  * back to the caller.
  */
-static inline struct tlb_memo *memoize(struct tlb *t, gva_t va,
+static inline struct tlb_memo *memoize(struct tlb *t, gva_t va, struct tc *c,
 				       struct tc_entry *e, bool is_l1, bool installed)
 {
 	uint64_t vpn = va >> PAGE_SHIFT;
 	struct tlb_memo *m = &t->memo[vpn & (TLB_MEMO_SIZE - 1)];
 
 	if (is_l1 && e->level == LEVEL_2M)
-		lmemoize(t, va, e, installed);
+		lmemoize(t, va, c, e, installed);
 
 	m->vpn = is_l1 ? vpn : UINT64_MAX;
 	m->e = e;
+	m->lru = tc_stamp(c, e);
 	m->gen = e->gen;
 	m->hpa = piece_hpa(e->val, va, e->level);
 	return m;
@@ -194,15 +200,20 @@ static inline uint8_t entry_allow(const struct tlb *t, unsigned rights,
 }
 
 /* First entry of a level's arrays matching va under ctx (globals of
- * ctx's VPID included), in lookup order (the probe list); LRU untouched. */
+ * ctx's VPID included), in lookup order (the probe list), and (*cp) its
+ * array; LRU untouched. */
 static inline struct tc_entry *level_first(struct tc *arr, const struct tlb_probe *p,
-					   unsigned n, gva_t va, uint32_t ctx)
+					   unsigned n, gva_t va, uint32_t ctx,
+					   struct tc **cp)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct tc_entry *e = tc_probe(&arr[p[i].arr], va, p[i].level, ctx, true);
+		struct tc *c = &arr[p[i].arr];
+		struct tc_entry *e = tc_probe(c, va, p[i].level, ctx, true);
 
-		if (e)
+		if (e) {
+			*cp = c;
 			return e;
+		}
 	}
 	return NULL;
 }
@@ -231,15 +242,15 @@ static void level_drop_which(struct tc *arr, unsigned n, gva_t va,
 
 		for (unsigned s = LEVEL_4K; s <= LEVEL_1G; s++) {
 			uint64_t key = va >> LEVEL_SHIFT(s);
-			struct tc_entry *set;
+			size_t set;
 
 			if (!(c->sizes & (1u << s)))
 				continue;
 			set = tc_set(c, key);
 			for (uint32_t w = 0; w < c->ways; w++)
-				if (tc_match(&set[w], key, s, ctx, with_global) &&
-				    (with_global || !(set[w].flags & TCE_GLOBAL)))
-					tc_invalidate_entry(c, &set[w]);
+				if (tc_match(c, set + w, key, s, ctx, with_global) &&
+				    (with_global || !(c->e[set + w].flags & TCE_GLOBAL)))
+					tc_invalidate_entry(c, &c->e[set + w]);
 		}
 	}
 }
@@ -271,17 +282,18 @@ static struct tc *level_home(struct tc *arr, unsigned n, unsigned level,
 /*
  * Install (a splinter of) a translation in one level: the page of size
  * `level` based at base, holding va, with its allow mask computed by
- * the caller. Returns the new entry or NULL.
+ * the caller. Returns the new entry, (*cp) its array, or NULL.
  */
 static inline struct tc_entry *level_install(struct tc *arr, unsigned n, gva_t va,
 					     uint32_t ctx, unsigned level, hpa_t base,
 					     unsigned rights, unsigned flags,
-					     uint8_t allow, bool absent)
+					     uint8_t allow, bool absent, struct tc **cp)
 {
 	unsigned s;
 	struct tc *c = level_home(arr, n, level, &s);
 	struct tc_entry *e;
 
+	*cp = c;
 	if (!c)
 		return NULL;
 	e = absent ? tc_insert_absent(c, va, s, ctx) : tc_insert(c, va, s, ctx);
@@ -412,16 +424,17 @@ struct tlb_memo *tlb_lookup(struct tlb *t, gva_t va, unsigned idx,
 			    enum tlb_where *where)
 {
 	struct tc_entry *e1, *e2, *l1e;
+	struct tc *c1, *c2, *cn;
 
-	e1 = level_first(t->l1, t->probe1, t->n_probe1, va, t->ctx);
+	e1 = level_first(t->l1, t->probe1, t->n_probe1, va, t->ctx, &c1);
 	if (e1 && ((e1->allow >> idx) & 1u)) {
-		e1->lru = ++t->clock;
+		*tc_stamp(c1, e1) = ++t->clock;
 		*where = TLB_L1;
-		return memoize(t, va, e1, true, false);
+		return memoize(t, va, c1, e1, true, false);
 	}
-	e2 = level_first(t->l2, t->probe2, t->n_probe2, va, t->ctx);
+	e2 = level_first(t->l2, t->probe2, t->n_probe2, va, t->ctx, &c2);
 	if (e2 && ((e2->allow >> idx) & 1u)) {
-		e2->lru = ++t->clock;
+		*tc_stamp(c2, e2) = ++t->clock;
 		*where = TLB_L2;
 		/* copy into L1 with the L2 entry's own tag (it may be a
 		 * global of another PCID), after dropping whatever L1 entry
@@ -429,8 +442,9 @@ struct tlb_memo *tlb_lookup(struct tlb *t, gva_t va, unsigned idx,
 		if (e1)
 			level_drop(t->l1, t->n_l1, va, t->ctx);
 		l1e = level_install(t->l1, t->n_l1, va, e2->ctx, e2->level,
-				    e2->val, e2->rights, e2->flags, e2->allow, false);
-		return l1e ? memoize(t, va, l1e, true, true) : memoize(t, va, e2, false, true);
+				    e2->val, e2->rights, e2->flags, e2->allow, false, &cn);
+		return l1e ? memoize(t, va, cn, l1e, true, true)
+			   : memoize(t, va, c2, e2, false, true);
 	}
 	if (!e1 && !e2)
 		miss_record(t, va);
@@ -444,6 +458,7 @@ struct tlb_memo *tlb_fill(struct tlb *t, const struct tlb_fill *f)
 	unsigned flags = (f->global ? TCE_GLOBAL : 0u) | (f->dirty ? TCE_DIRTY : 0u);
 	hpa_t base = f->hpa & ~(LEVEL_SIZE(level) - 1);
 	struct tc_entry *l1e, *l2e;
+	struct tc *c1, *c2;
 	struct tlb_memo *m;
 	uint8_t allow;
 
@@ -452,25 +467,26 @@ struct tlb_memo *tlb_fill(struct tlb *t, const struct tlb_fill *f)
 		level_drop(t->l1, t->n_l1, f->va, t->ctx);
 		level_drop(t->l2, t->n_l2, f->va, t->ctx);
 	} else if (DEBUG_CHECKS) {
-		BUG_ON(level_first(t->l1, t->probe1, t->n_probe1, f->va, t->ctx) ||
-		       level_first(t->l2, t->probe2, t->n_probe2, f->va, t->ctx),
+		BUG_ON(level_first(t->l1, t->probe1, t->n_probe1, f->va, t->ctx, &c1) ||
+		       level_first(t->l2, t->probe2, t->n_probe2, f->va, t->ctx, &c2),
 		       "miss record stale: an entry matches");
 	}
 	allow = entry_allow(t, f->rights, flags);
 	/* nothing matches f->va under t->ctx any more (dropped, or the miss
 	 * record says nothing did): the inserts need no match test */
 	l2e = level_install(t->l2, t->n_l2, f->va, t->ctx, level, base,
-			    f->rights, flags, allow, true);
+			    f->rights, flags, allow, true, &c2);
 	l1e = level_install(t->l1, t->n_l1, f->va, t->ctx, level, base,
-			    f->rights, flags, allow, true);
+			    f->rights, flags, allow, true, &c1);
 	if (l1e)
-		return memoize(t, f->va, l1e, true, true);
+		return memoize(t, f->va, c1, l1e, true, true);
 	if (l2e)
-		return memoize(t, f->va, l2e, false, true);
+		return memoize(t, f->va, c2, l2e, false, true);
 	/* no array holds this size: the translation serves this access only */
 	m = &t->memo[(f->va >> PAGE_SHIFT) & (TLB_MEMO_SIZE - 1)];
 	m->vpn = UINT64_MAX;
 	m->e = &t->memo_dummy;
+	m->lru = &t->memo_dummy_lru;
 	m->gen = t->memo_dummy.gen;
 	m->hpa = piece_hpa(base, f->va, level);
 	return m;

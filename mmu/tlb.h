@@ -40,6 +40,7 @@ struct tlb_config {
 struct tlb_memo {
 	uint64_t	vpn;	/* va >> 12 */
 	struct tc_entry	*e;	/* the L1 entry that hit */
+	uint64_t	*lru;	/* its LRU stamp (tc_stamp) */
 	uint32_t	gen;	/* e->gen when memoized */
 	hpa_t		hpa;	/* hpa of this 4K piece of the page */
 };
@@ -55,6 +56,7 @@ struct tlb_memo {
 struct tlb_lmemo {
 	uint64_t	rpn;	/* va >> 21 */
 	struct tc_entry	*e;	/* the 2M L1 entry */
+	uint64_t	*lru;	/* its LRU stamp */
 	uint32_t	gen;	/* e->gen when memoized */
 	bool		blocked;
 	hpa_t		hpa;	/* page base hpa */
@@ -87,6 +89,7 @@ struct tlb {
 	bool		wp, smep, smap, ac;
 	unsigned	allow_mode;		/* the same as entry_allow's table index bits (tlb.c) */
 	struct tc_entry	memo_dummy;		/* memo slots point here when empty */
+	uint64_t	memo_dummy_lru;		/* and their stamp here */
 	/* the last lookup that matched nothing at all (see tlb.c) */
 	struct tlb_miss { uint64_t vpn, clock; uint32_t ctx; bool valid; } miss;
 	struct tlb	*peer;			/* the other side of a split TLB: every
@@ -128,7 +131,7 @@ static inline struct tlb_memo *tlb_hit_fast(struct tlb *t, gva_t va, unsigned id
 
 	if (likely(m->vpn == vpn && m->e->gen == m->gen &&
 		   ((m->e->allow >> idx) & 1u))) {
-		m->e->lru = ++t->clock;
+		*m->lru = ++t->clock;
 		return m;
 	}
 	/* another 4K piece of a memoized 2M entry (out of line past the

@@ -345,17 +345,12 @@ static void emulate_store(struct shadow *s, gpa_t gpa, const struct mmu_fault *f
 static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 {
 	struct mmu *m = s->m;
-	struct walk_req gw = {
-		.fmt = WALK_FMT_X86_64,
-		.addr = f->va,
-		.root = m->sregs.cr3,
-		.access = f->access,
-		.mode = &m->mode,
-		.mem = &s->gmem,
-	};
+	struct walk_req gw;
 	enum walk_result res;
 	bool writable, spurious;
 
+	walk_req_init(&gw, WALK_FMT_X86_64, f->va, m->sregs.cr3, f->access,
+		      &m->mode, &s->gmem);
 	f->exited = true;
 	f->exit_reason = EXIT_REASON_EXCEPTION_NMI;
 	f->exit_qual = f->va;		/* a #PF exit's qualification is CR2 */
@@ -416,13 +411,7 @@ static enum mmu_result page_fault(struct shadow *s, struct mmu_fault *f)
 enum mmu_result shadow_fill(struct mmu *m, struct mmu_fault *f)
 {
 	struct shadow *s = m->priv;
-	struct walk_req r = {
-		.fmt = WALK_FMT_X86_64,
-		.addr = f->va,
-		.access = f->access,
-		.mode = &s->hw_mode,
-		.mem = &s->smem,
-	};
+	struct walk_req r;
 	enum walk_result res;
 	enum mmu_result ret;
 
@@ -434,7 +423,8 @@ enum mmu_result shadow_fill(struct mmu *m, struct mmu_fault *f)
 	shadow_flush_if_needed(s);
 	s->hw_mode = m->mode;
 	s->hw_mode.cr0_wp = true;
-	r.root = s->roots[0]->table;
+	walk_req_init(&r, WALK_FMT_X86_64, f->va, s->roots[0]->table, f->access,
+		      &s->hw_mode, &s->smem);
 	f->work.psc_hits += psc_walk_start(&m->tlb.psc, m->tlb.ctx, &r);
 	res = walk_run(&r);
 	f->work.walk_reads += r.reads;

@@ -208,6 +208,27 @@ struct walk_req {
 };
 
 /*
+ * walk_req_init - set a request's inputs, to start at the root; the
+ * caller may then set a start point (psc_walk_start). walk_run() sets
+ * every output, so nothing else needs clearing: a designated
+ * initializer would zero the whole request (a rep stos of ~250 bytes on
+ * every TLB miss, 6% of the exact engine's wall time on memsweep 4K).
+ */
+static inline void walk_req_init(struct walk_req *r, enum walk_fmt fmt,
+				 uint64_t addr, uint64_t root, unsigned access,
+				 const struct walk_mode *mode,
+				 const struct walk_mem *mem)
+{
+	r->fmt = fmt;
+	r->addr = addr;
+	r->root = root;
+	r->access = access;
+	r->mode = mode;
+	r->mem = mem;
+	r->start_level = 0;
+}
+
+/*
  * walk - translate req->addr by walking the tables under req->root (or
  * from req->start_*). Sets A on every entry used and D on the leaf for a
  * write, only when the whole walk succeeds (as KVM's walker does). On a

@@ -126,7 +126,7 @@ static const struct tc_entry *entry_at(const struct tc *c, gva_t va,
 		const struct tc_entry *e = &c->e[i];
 
 		if ((e->flags & TCE_VALID) && e->level == level &&
-		    e->key == va >> LEVEL_SHIFT(level))
+		    c->key[i] == va >> LEVEL_SHIFT(level))
 			return e;
 	}
 	return NULL;
@@ -195,8 +195,8 @@ Test(tc, find_stamps_lru_and_insert_reuses_match)
 	clk = 0;
 	cr_assert_eq(tc_init(&c, &GEOM(4, 2, S4K, 0), &clk), 0);
 	e = tc_insert(&c, 0x2000, LEVEL_4K, 0);
-	cr_expect_eq(e->lru, 1);
-	cr_expect_eq(tc_find(&c, 0x2000, LEVEL_4K, 0, false)->lru, 2);
+	cr_expect_eq(tc_lru(&c, e), 1);
+	cr_expect_eq(tc_lru(&c, tc_find(&c, 0x2000, LEVEL_4K, 0, false)), 2);
 	cr_expect_eq(tc_insert(&c, 0x2000, LEVEL_4K, 0), e);	/* same slot */
 	cr_expect_eq(count_valid(&c), 1);
 	tc_destroy(&c);
@@ -937,8 +937,13 @@ static void expect_same_arrays(const struct tc *a, const struct tc *b,
 		for (uint32_t j = 0; j < a[i].sets * a[i].ways; j++) {
 			const struct tc_entry *x = &a[i].e[j], *y = &b[i].e[j];
 
-			cr_assert(x->key == y->key && x->val == y->val &&
-				  x->lru == y->lru && x->ctx == y->ctx &&
+			/* the victim search's invariant: stamp 0 exactly
+			 * when invalid */
+			cr_assert((a[i].lru[j] == 0) == !(x->flags & TCE_VALID),
+				  "array %u entry %u: stamp %llu, flags %#x", i, j,
+				  (unsigned long long)a[i].lru[j], x->flags);
+			cr_assert(a[i].key[j] == b[i].key[j] && x->val == y->val &&
+				  a[i].lru[j] == b[i].lru[j] && x->ctx == y->ctx &&
 				  x->gen == y->gen && x->level == y->level &&
 				  x->rights == y->rights && x->flags == y->flags &&
 				  x->allow == y->allow,
