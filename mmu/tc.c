@@ -116,12 +116,12 @@ struct tc_entry *insert(struct tc *c, uint64_t addr, unsigned level, uint32_t ct
 		return NULL;
 	set = tc_set(c, key);
 	v = SIZE_MAX;
-	if (match)
-		for (uint32_t w = 0; w < c->ways; w++)
-			if (tc_match(c, set + w, key, level, ctx, false)) {
-				v = set + w;
-				break;
-			}
+	if (match) {
+		struct tc_entry *hit = tc_probe(c, addr, level, ctx, false);
+
+		if (hit)
+			v = tc_index(c, hit);
+	}
 	if (v == SIZE_MAX) {
 		const uint64_t *lru = c->lru + set;
 		uint64_t min = lru[0];
