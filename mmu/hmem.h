@@ -71,7 +71,9 @@ void hmem_host_mem(struct walk_mem *mem, struct hmem *h);
 static inline void hmem_ref(const struct hmem *h, hpa_t hpa, enum hmem_ref_kind k)
 {
 	if (h->cache)
-		h->ref_count[(unsigned)k * (MEM_DRAM + 1) + memsys_access(h->cache, hpa)]++;
+		h->ref_count[(unsigned)k * (MEM_DRAM + 1) +
+			     (k == HREF_WALK ? memsys_walk(h->cache, hpa)
+					     : memsys_access(h->cache, hpa))]++;
 }
 
 #endif /* MEMVIRT_HMEM_H */

@@ -74,6 +74,7 @@ int memsys_init(struct memsys *m, const struct memsys_config *cfg)
 		l->line_shift = log2_u64(g->line);
 	}
 	m->latency[MEM_DRAM] = cfg->dram_latency;
+	m->walk_skips_l1 = cfg->walk_skips_l1;
 	return 0;
 
 undo:
@@ -140,7 +141,12 @@ static void fill(const struct memsys_level *l, uint64_t t)
 	set[0] = t;
 }
 
-enum mem_level memsys_miss(struct memsys *m, hpa_t hpa)
+/*
+ * serve - look hpa up from L2 down; the first level holding the line
+ * serves it, and it is filled on the way back into every present level
+ * from `fill` to the one above the server.
+ */
+static enum mem_level serve(struct memsys *m, hpa_t hpa, unsigned fill_from)
 {
 	enum mem_level served = MEM_DRAM;
 	unsigned i;
@@ -153,13 +159,24 @@ enum mem_level memsys_miss(struct memsys *m, hpa_t hpa)
 			break;
 		}
 	}
-	/* fill on the way back: every present level above the server */
-	for (i = MEM_L1; i < (unsigned)served; i++) {
+	for (i = fill_from; i < (unsigned)served; i++) {
 		const struct memsys_level *l = &m->lvl[i];
 
 		if (l->ways != 0)
 			fill(l, (hpa >> l->line_shift) + 1);
 	}
+	return served;
+}
+
+enum mem_level memsys_miss(struct memsys *m, hpa_t hpa)
+{
+	enum mem_level served = serve(m, hpa, MEM_L1);
+
 	m->last = (hpa >> m->lvl[MEM_L1].line_shift) + 1;
 	return served;
+}
+
+enum mem_level memsys_beyond_l1(struct memsys *m, hpa_t hpa)
+{
+	return serve(m, hpa, MEM_L2);
 }

@@ -52,6 +52,8 @@ struct cache_geom {
 struct memsys_config {
 	struct cache_geom level[MEMSYS_LEVELS];	/* L1D, L2, LLC */
 	double		dram_latency;		/* load-to-use cycles from DRAM */
+	bool		walk_skips_l1;		/* page-walk references start at L2
+						 * and never fill L1D (AMD K8/K10) */
 };
 
 /* The level that served an access; indexes memsys.latency. */
@@ -70,6 +72,7 @@ struct memsys {
 						 * 0 = none. That line is MRU in its L1 set. */
 	struct memsys_level	lvl[MEMSYS_LEVELS];
 	double			latency[MEM_DRAM + 1];
+	bool			walk_skips_l1;	/* see memsys_config */
 };
 
 /*
@@ -91,6 +94,11 @@ void memsys_flush(struct memsys *m);
 /* memsys_miss - the slow path of memsys_access once the L1 set scan has
  * missed: look up L2 and LLC, fill on the way back. Not for callers. */
 enum mem_level memsys_miss(struct memsys *m, hpa_t hpa);
+
+/* memsys_beyond_l1 - the slow path of memsys_walk for a walker that
+ * reads through L2: look up L2 and LLC, fill them, leave L1 (and the
+ * last-line memo) as they were. Not for callers. */
+enum mem_level memsys_beyond_l1(struct memsys *m, hpa_t hpa);
 
 /*
  * memsys_access - one access to the line holding hpa: look it up L1 ->
@@ -120,6 +128,19 @@ static inline enum mem_level memsys_access(struct memsys *m, hpa_t hpa)
 		}
 	}
 	return memsys_miss(m, hpa);
+}
+
+/*
+ * memsys_walk - one page-walker reference to the line holding hpa. A
+ * walker that reads through the L1D (Intel's, and the default) is a data
+ * access; one that reads through L2 (walk_skips_l1) starts its lookup at
+ * L2 and fills only L2 and the LLC: its lines reach the TLB, not the L1D.
+ */
+static inline enum mem_level memsys_walk(struct memsys *m, hpa_t hpa)
+{
+	if (unlikely(m->walk_skips_l1))
+		return memsys_beyond_l1(m, hpa);
+	return memsys_access(m, hpa);
 }
 
 /* memsys_latency - load-to-use cycles of an access served by l. */

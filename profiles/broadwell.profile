@@ -66,6 +66,7 @@ cache.l1d   = 32k 8 4     # [IntelOpt]: L1D 32 KB, 8-way, 4 cycles
 cache.l2    = 256k 8 12   # [IntelOpt]: L2 256 KB, 8-way, 12 cycles
 cache.llc   = 16m 16 50   # Intel ARK: E5-2630 v4 has 25 MB of L3 (20-way); written as 16 MiB 16-way so sets are a power of two (capacity rounded down); estimate: ~50 cycles, as [7cpu] reports for Haswell-EP L3
 dram_latency = 200        # estimate: ~90 ns of a two-socket Broadwell-EP at 2.2 GHz
+walk_skips_l1d = 0       # [IntelSDM-PMU]: Haswell/Broadwell's PAGE_WALKER_LOADS.DTLB_L1 counts walker loads that hit the L1D, so the walker reads through it
 
 # Non-memory exits (issue 15): L0's handler per reason, table references
 # excluded. Estimates of KVM's paths unless marked; the same figures as

@@ -66,6 +66,7 @@ cache.l1d   = 48k 12 5    # [ChipsGLC]: 48 KiB L1D, 5 cycles; 12-way [HWTimesSPR
 cache.l2    = 2m 16 16    # [HWTimesSPR]: Sapphire Rapids L2 2 MiB, 16-way; 16 cycles an estimate (client Golden Cove's 1.25 MiB L2 is ~15)
 cache.llc   = 104m 13 100 # Intel ARK: 8480+ has 105 MiB L3 (56 x 1.875 MiB slices, 15-way); modeled 104 MiB 13-way since 15 ways x 114688 sets is not a power of two. Latency an estimate: ~33 ns over the mesh [ChipsSPR] at 3.0 GHz
 dram_latency = 330        # estimate: ~110 ns to DDR5-4800 through the mesh at 3.0 GHz
+walk_skips_l1d = 0       # estimate: the walker reads through the L1D as on Haswell/Broadwell (PAGE_WALKER_LOADS.DTLB_L1 [IntelSDM-PMU])
 
 # Non-memory exits (issue 15): L0's handler per reason, table references
 # excluded. Estimates of KVM's paths unless marked; the same figures as

@@ -71,6 +71,7 @@ cache.l1d   = 64k 2 3     # [AMD10h], [AnandPh2]: 64 KiB 2-way L1D, 3-cycle load
 cache.l2    = 1m 16 15    # 1 MiB per core on the N620 (2 x 1 MiB, AMD product data); 16-way [HWSecrets]; 15 cycles as [AnandPh2] measures Phenom II's 512 KiB L2 (estimate for the 1 MiB one)
 cache.llc   = 0 0 0       # the N620 (Champlain) has no L3
 dram_latency = 280        # estimate: ~100 ns to DDR3-1066 SO-DIMMs at 2.8 GHz; without an L3 lookup K10 reaches DRAM ~10 ns sooner [TechReportPh]
+walk_skips_l1d = 1       # [BKDG10h] events 7Dh/7Eh/7Fh count the table walker's reads as L2 requests, L2 misses and L2 fills ("TLB page table walks"); that it never probes or fills the L1D is the model's reading of them (estimate)
 
 # Non-memory exits (issue 15): L0's handler per reason (VMX names stand for
 # the SVM intercepts), table references excluded. All estimates.

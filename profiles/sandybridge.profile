@@ -62,6 +62,7 @@ cache.l1d   = 32k 8 4     # [IntelOpt], [7cpu]: L1D 32 KB, 8-way, 4 cycles
 cache.l2    = 256k 8 12   # [IntelOpt], [AnandICL]: L2 256 KB, 8-way, 12 cycles
 cache.llc   = 8m 16 28    # Intel ARK: i7-2600 has 8 MB L3; 16-way [AnandICL]; 26-31 cycles by slice ([7cpu] Ivy Bridge, the same ring; [TechReportSNBE] 30): 28 taken
 dram_latency = 230        # estimate: ~28 cycles + ~60 ns for dual-channel DDR3-1333 at 3.4 GHz
+walk_skips_l1d = 0       # estimate: the walker reads through the L1D as Haswell's PAGE_WALKER_LOADS.DTLB_L1 [IntelSDM-PMU] shows for its successor
 
 # Non-memory exits (issue 15): L0's handler per reason, table references
 # excluded. Estimates of KVM's paths unless marked; the same figures as

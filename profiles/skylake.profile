@@ -64,6 +64,7 @@ cache.l1d   = 32k 8 4     # [IntelOpt], [AnandICL]: L1D 32 KB, 8-way, 4 cycles
 cache.l2    = 256k 4 12   # [IntelOpt], [AnandICL]: L2 256 KB, 4-way, 12 cycles
 cache.llc   = 8m 16 44    # Intel ARK: i7-6700K has 8 MB L3; 16-way [AnandICL]; 44 cycles [IntelOpt] (DESIGN.md; 7-cpu reports 42)
 dram_latency = 250        # estimate: ~42 cycles + ~51 ns for dual-channel DDR4 at 4.0 GHz, as 7-cpu reports for the i7-6700 (not re-verified)
+walk_skips_l1d = 0       # estimate: the walker reads through the L1D as on Haswell/Broadwell (PAGE_WALKER_LOADS.DTLB_L1 [IntelSDM-PMU]); Skylake's own events do not say
 
 # Non-memory exits (issue 15): L0's handler per reason, table references
 # excluded. Estimates of KVM's paths unless marked; the same figures as

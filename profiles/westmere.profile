@@ -65,6 +65,7 @@ cache.l1d   = 32k 8 4     # [7cpu] Westmere: L1D 32 KB, 8-way, 4 cycles
 cache.l2    = 256k 8 10   # [7cpu] Westmere: L2 256 KB, 8-way, 10 cycles
 cache.llc   = 12m 12 41   # [7cpu] X5650: L3 12 MB 16-way, 40-42 cycles by core. Modeled 12-way: 16 ways x 12288 sets is not a power of two, so the capacity is kept and the ways change
 dram_latency = 218        # [7cpu] X5650: 40 cycles + 67 ns to the local node's RAM = 40 + 178 cycles at 2.66 GHz
+walk_skips_l1d = 0       # estimate: the walker reads through the L1D as Haswell's PAGE_WALKER_LOADS.DTLB_L1 [IntelSDM-PMU] shows for later Intel cores
 
 # Non-memory exits (issue 15): L0's handler per reason, table references
 # excluded. Estimates of KVM's paths unless marked; the same figures as

@@ -71,6 +71,7 @@ cache.l1d   = 32k 8 4     # [AMD19h]: L1D 32 KiB, 8-way, 4 cycles; lscpu here: 3
 cache.l2    = 1m 8 14     # [AMD19h]: L2 1 MiB, 8-way, 14 cycles; lscpu here: 1 MiB per core
 cache.llc   = 32m 16 50   # [AMD19h]: L3 32 MiB per CCD, 16-way, ~50 cycles; lscpu here: 32 MiB
 dram_latency = 380        # estimate: ~110 ns to DDR5 on Genoa [ChipsZen4] at 3.4 GHz
+walk_skips_l1d = 0       # estimate: no family 19h event splits walker reads by level; through the L1D, as calibrated on this host (results/calibration.txt)
 
 # Non-memory exits (issue 15): L0's handler per reason (VMX names stand for
 # the SVM intercepts), table references excluded. All estimates.

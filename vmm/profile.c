@@ -119,6 +119,7 @@ static const struct key keys[] = {
 	MEMCACHE("cache.llc", mem.level[MEM_LLC], false),
 	UINT("cache.line", mem.level[MEM_L1].line, 8, 4096),
 	NUMBER("dram_latency", mem.dram_latency, 0, PROFILE_COST_MAX, 1),
+	OPT_BOOL("walk_skips_l1d", mem.walk_skips_l1),
 	/* nested virtualization (issue 15): optional, 0 when absent; every
 	 * shipped profile sets them */
 	OPT_BOOL("vmx", vmx),

@@ -232,6 +232,40 @@ Test(cache, sweep_evicts_walk_lines)
 	memsys_destroy(&m);
 }
 
+/*
+ * A walker that reads through L2 (walk_skips_l1, AMD K10) starts its
+ * lookup at L2 and never fills the L1D: its line is an L2 hit next
+ * time, for the walker and for data alike, and the data's L1 lines and
+ * last-line memo are left as they were.
+ */
+Test(cache, walk_through_l2_leaves_l1_alone)
+{
+	struct memsys_config c = small;
+	struct memsys m;
+
+	c.walk_skips_l1 = true;
+	init(&m, &c);
+	assert_served(&m, 1, MEM_DRAM);			/* data: L1 set 1 */
+	cr_assert_eq(memsys_walk(&m, ln(0)), MEM_DRAM, "walk, cold");
+	cr_assert_eq(memsys_walk(&m, ln(0)), MEM_L2, "walk again: L2, not L1");
+	assert_served(&m, 1, MEM_L1);			/* the memo still holds */
+	assert_served(&m, 0, MEM_L2);			/* data: the walk did not fill L1 */
+	assert_served(&m, 0, MEM_L1);			/* ... but the data access did */
+	cr_assert_eq(memsys_walk(&m, ln(0)), MEM_L2,
+		     "a walker through L2 never reads the L1D, even when it holds the line");
+	/* fills L2 and the LLC on the way back */
+	for (uint64_t n = 16; n <= 64; n += 16)		/* four lines into L2 set 0 */
+		memsys_walk(&m, ln(n));
+	cr_assert_eq(memsys_walk(&m, ln(0)), MEM_LLC, "L2 set 0 evicted line 0; the LLC has it");
+	memsys_destroy(&m);
+
+	/* The default walker is a data access. */
+	init(&m, &small);
+	cr_assert_eq(memsys_walk(&m, ln(0)), MEM_DRAM);
+	cr_assert_eq(memsys_walk(&m, ln(0)), MEM_L1);
+	memsys_destroy(&m);
+}
+
 Test(cache, flush_empties_every_level)
 {
 	struct memsys m;
