@@ -144,7 +144,7 @@ static void fill(const struct memsys_level *l, uint64_t t)
 /*
  * serve - look hpa up from L2 down; the first level holding the line
  * serves it, and it is filled on the way back into every present level
- * from `fill` to the one above the server.
+ * from fill_from to the one above the server.
  */
 static enum mem_level serve(struct memsys *m, hpa_t hpa, unsigned fill_from)
 {

@@ -138,7 +138,7 @@ static inline enum mem_level memsys_access(struct memsys *m, hpa_t hpa)
  */
 static inline enum mem_level memsys_walk(struct memsys *m, hpa_t hpa)
 {
-	if (unlikely(m->walk_skips_l1))
+	if (m->walk_skips_l1)	/* fixed per profile: always predicted */
 		return memsys_beyond_l1(m, hpa);
 	return memsys_access(m, hpa);
 }
