@@ -20,7 +20,7 @@ ept_ad      = 0         # per the project brief; note NPT walks on K10 do set A/
 # TLBs. LRU stands in for the hardware's undisclosed (pseudo-LRU) policy.
 tlb.l1.0    = 48 48 4k,2m,1g lru  # [AMD10h]: L1 DTLB 48 entries, fully associative, 4K/2M/1G pages
 tlb.l2.0    = 512 4 4k lru        # [AMD10h]: L2 DTLB 512 entries, 4-way, 4K pages
-tlb.l2.1    = 128 2 2m lru        # [AMD10h]: L2 DTLB 128 entries, 2-way, 2M pages (1G pages live in L1 only)
+tlb.l2.1    = 128 2 2m lru        # [AMD10h]: L2 DTLB 128 entries, 2-way, 2M pages. 1G pages: L1 only here (estimate); some Family 10h revisions add a 16-entry L2 1G TLB (BKDG event 45h unit mask 04h), unconfirmed for this one
 
 # Page walk cache. [Barr10], [Bhargava08]: K10 has one small unified page
 # walk cache (on the order of two dozen entries) of upper-level entries.
