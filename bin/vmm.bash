@@ -41,9 +41,11 @@ _vmm()
 		--pages|--host-pages) words="4k 2m 1g" ;;
 		--l1) words=$(_vmm_list "$vmm" "L1 personalities") ;;
 		--l1-mmu) words="none ept shadow" ;;
-		--format) words="csv json" ;;
+		--format) words="csv json kvm-stat" ;;
 		--report) words="summary perf" ;;
 		--sort) words="sample time" ;;
+		--sample) words="off on" ;;
+		--sample-warming) words="none caches" ;;
 		*) return 0 ;;
 		esac
 		# Comma lists: complete the item after the last comma.

@@ -1,8 +1,8 @@
 /*
  * fuzz_cli.c - libFuzzer harness for the vmm command line's parsers
  * (vmm/cli_parse.c): the input, split at NUL bytes into arguments, goes
- * through cli_parse_u64, cli_list_split, cli_param_add, sample_parse and
- * cli_escape.
+ * through cli_parse_u64, cli_list_split, cli_param_add, sample_parse,
+ * sample_warming_parse and cli_escape.
  * Checked: errors are one line free of control bytes and bytes >= 0x80;
  * a parsed number prints back to the same digits; a split list joins
  * back to the argument with no empty or repeated item; escaping is
@@ -83,6 +83,15 @@ static void one(const char *arg, struct cli_param *params, unsigned *np)
 		if (sample_parse(arg, &c, err, sizeof(err)) < 0)
 			check_line(err);
 		else if (c.on && (c.window == 0 || (strcmp(arg, "on") != 0 && c.period == 0)))
+			abort();
+	}
+	/* --sample-warming: exactly two words are accepted */
+	{
+		bool warm = false;
+
+		if (sample_warming_parse(arg, &warm, err, sizeof(err)) < 0)
+			check_line(err);
+		else if (strcmp(arg, "none") != 0 && strcmp(arg, "caches") != 0)
 			abort();
 	}
 

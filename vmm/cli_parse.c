@@ -168,6 +168,18 @@ int cli_param_add(struct cli_param *p, unsigned *n, unsigned max, const char *ar
 	return 0;
 }
 
+int sample_warming_parse(const char *s, bool *warm_caches, char *err, size_t errlen)
+{
+	char q[QUOTE_MAX * 4 + 4];
+
+	if (strcmp(s, "none") == 0 || strcmp(s, "caches") == 0) {
+		*warm_caches = strcmp(s, "caches") == 0;
+		return 0;
+	}
+	return fail(err, errlen, "--sample-warming=%s: expected none or caches",
+		    quote(s, q));
+}
+
 int sample_parse(const char *s, struct sample_cfg *c, char *err, size_t errlen)
 {
 	char q[QUOTE_MAX * 4 + 4], why[CLI_ERR_MAX], field[32];

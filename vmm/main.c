@@ -70,6 +70,7 @@ struct opts {
 	long			cell;		/* --cell=N: run cell N alone; -1: all */
 	struct sample_cfg	sample;		/* --sample (sample.h) */
 	const char		*sample_arg;	/* its value as given (--list-cells) */
+	const char		*warming_arg;	/* --sample-warming as given, or NULL */
 	/* nesting (issue 15) */
 	enum l1_mmu		l1mmu[MAX_LIST];	/* --l1-mmu */
 	unsigned		n_l1mmu;
@@ -211,6 +212,10 @@ static void print_help(void)
 	     "                      between detailed windows; counts the mechanism makes\n"
 	     "                      stay exact, the rest are estimates with 95% intervals\n"
 	     "                      in the *_ci95 columns (docs/sampling.md)\n"
+	     "  --sample-warming=W  none (default: the detailed warm-up before each\n"
+	     "                      window refills the caches) or caches: fast-forward\n"
+	     "                      keeps the cache model warm too (functional warming;\n"
+	     "                      slower, and free of the warm-up's bias)\n"
 	     "  --list              list MMUs, workloads with their parameters, CPU profiles\n"
 	     "  --version           the version, and the git commit when built from a checkout\n"
 	     "  --help              this text\n"
@@ -353,7 +358,7 @@ enum { VP_PCID, VP_CACHE_MODEL, VP_VPID, VP_VMCS_SHADOW, VP_HZ };
 enum { OPT_MMU = 1000, OPT_PAGES, OPT_HOST_PAGES, OPT_WORKLOAD, OPT_CPU, OPT_PARAM,
        OPT_GUEST_MEM, OPT_NUMA, OPT_JOBS, OPT_FORMAT, OPT_QUIET, OPT_LIST, OPT_HELP,
        OPT_VERSION, OPT_REPORT, OPT_SORT, OPT_LIST_CELLS, OPT_CELL, OPT_NO_HEADER,
-       OPT_L1_MMU, OPT_L1, OPT_SAMPLE };
+       OPT_L1_MMU, OPT_L1, OPT_SAMPLE, OPT_SAMPLE_WARMING };
 
 static void parse_args(struct opts *o, int argc, char **argv)
 {
@@ -380,6 +385,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "l1-mmu", required_argument, NULL, OPT_L1_MMU },
 		{ "l1", required_argument, NULL, OPT_L1 },
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
+		{ "sample-warming", required_argument, NULL, OPT_SAMPLE_WARMING },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mmu = "native", *pages = "4k", *host = NULL, *wl = "memsweep";
@@ -460,6 +466,15 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			o->sample_arg = optarg;
 			break;
 		}
+		case OPT_SAMPLE_WARMING: {
+			char err[CLI_ERR_MAX];
+			bool warm;
+
+			if (sample_warming_parse(optarg, &warm, err, sizeof(err)) < 0)
+				usage_error("%s", err);
+			o->warming_arg = optarg;
+			break;
+		}
 		case OPT_LIST_CELLS: o->list_cells = true; break;
 		case OPT_NO_HEADER: o->no_header = true; break;
 		case OPT_CELL:
@@ -477,6 +492,17 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s' (see vmm --help)", argv[optind]);
+	/* after the loop: --sample resets the whole configuration */
+	if (o->warming_arg) {
+		char err[CLI_ERR_MAX];
+
+		if (!o->sample.on)
+			usage_error("--sample-warming=%s: needs --sample (the exact mode "
+				    "models every access already)", o->warming_arg);
+		if (sample_warming_parse(o->warming_arg, &o->sample.warm_caches, err,
+					 sizeof(err)) < 0)
+			usage_error("%s", err);
+	}
 
 	FOR_EACH_ITEM("--mmu", mmu, s, o->n_mmu, {
 		o->mmu[o->n_mmu] = vmm_backend_find(s);
@@ -781,6 +807,8 @@ static void print_cells(const struct opts *o, const struct grid *g)
 		if (o->sample.on) {
 			printf(" --sample=");
 			print_shell_word(o->sample_arg);
+			if (o->sample.warm_caches)
+				printf(" --sample-warming=caches");
 		}
 		print_cell_params(o, c);
 		putchar('\n');

@@ -320,6 +320,10 @@ static void row_fields(const struct row *r, struct fields *fs)
 		else
 			add(fs, false, ci_cols[i].col, "%.6g", v);
 	}
+	/* what fast-forward kept warm: "none" or "caches"
+	 * (--sample-warming); "-" in the exact mode, which has no
+	 * fast-forward (as host_pages is "-" where there is no host) */
+	S("sample_warming", !r->smp.sampled ? "-" : r->smp.warm_caches ? "caches" : "none");
 }
 
 /* report_kvm_stat_value - statistic i of report_kvm_stat_names, for row r. */

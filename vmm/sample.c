@@ -371,6 +371,8 @@ int sample_start(struct vcpu *cpu, const struct sample_cfg *c)
 	s->unit = c->window / SAMPLE_UNITS ? c->window / SAMPLE_UNITS : 1;
 	cpu->smp = s;
 	cpu->ff = false;
+	/* nothing to warm without the cache model (--param cache_model=0) */
+	cpu->ff_warm = c->warm_caches && cpu->mmu.mem != NULL;
 	open_stratum(cpu, s);
 	return 0;
 }
@@ -542,6 +544,7 @@ void sample_stop(struct vcpu *cpu)
 	cpu->smp = NULL;
 	cpu->ffm = NULL;
 	cpu->ff = false;
+	cpu->ff_warm = false;
 	cpu->sample_at = UINT64_MAX;
 }
 
@@ -564,6 +567,7 @@ void sample_finish(struct vcpu *cpu, struct sample_result *out)
 	for (k = 0; k < SX_NR; k++)
 		h[k] += s->add_h[k] - s->warm_allh[k];
 	out->sampled = true;
+	out->warm_caches = cpu->ff_warm;
 	out->windows = s->units;
 	out->strata = s->strata;
 	out->measured = cpu->st.accesses - s->ff_total;

@@ -64,6 +64,8 @@ struct sample_cfg {
 	uint64_t	window;
 	uint64_t	warmup;		/* 0 before sample_resolve: the profile's */
 	bool		warmup_given;	/* PERIOD:WINDOW:WARMUP named it (0 allowed) */
+	bool		warm_caches;	/* --sample-warming=caches: fast-forward
+					 * keeps the cache model warm */
 };
 
 /*
@@ -74,6 +76,16 @@ struct sample_cfg {
  * line in err.
  */
 int sample_parse(const char *s, struct sample_cfg *c, char *err, size_t errlen);
+
+/*
+ * sample_warming_parse - --sample-warming's value: "none" (the default:
+ * fast-forward touches no model state; the detailed warm-up refills it)
+ * or "caches" (SMARTS's functional warming, of the cache model: every
+ * fast-forwarded access is also looked up and filled in the caches, as
+ * in the exact run; TLBs, PSCs and the core are left to the warm-up).
+ * Sets *warm_caches. 0, or -1 with one line in err.
+ */
+int sample_warming_parse(const char *s, bool *warm_caches, char *err, size_t errlen);
 
 /* sample_warmup - the default warm-up for a profile: twice the lines of
  * every cache level plus twice the entries of every TLB array (see
@@ -108,6 +120,7 @@ enum sample_q {
 /* What a sampled run reports beside its estimates. */
 struct sample_result {
 	bool		sampled;		/* false: the exact mode made the row */
+	bool		warm_caches;		/* fast-forward warmed the caches */
 	uint64_t	windows;		/* units measured (SAMPLE_UNITS a window) */
 	uint64_t	strata;			/* phases: the start and each sample_phase */
 	uint64_t	measured;		/* accesses run detailed (the rest were

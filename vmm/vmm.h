@@ -289,6 +289,8 @@ struct vcpu {
 	struct core		core;		/* the timing model */
 	core_time		walk_ref;	/* memory model off: one walk reference */
 	bool			ff;		/* sampled mode, fast-forwarding (sample.h) */
+	bool			ff_warm;	/* ... and warming the caches as it goes
+						 * (--sample-warming=caches) */
 	uint64_t		sample_at;	/* detailed phases: sample_step when
 						 * st.accesses gets here; UINT64_MAX while
 						 * fast-forwarding and in the exact mode */
@@ -431,10 +433,12 @@ static inline void vcpu_data_ref_l1(struct vcpu *cpu, hpa_t hpa, bool store)
 }
 
 /* A fast-forwarded access (sample.h): a functional translation and the
- * access counted, nothing else modeled. Its dispatch cycle is added when
- * the phase ends (sample_step), so that the loop stores as little as it
- * can: every store of ours queues behind the guest's, which miss.
- * NULL: the whole path, then sample_fill. */
+ * access counted, nothing else modeled; under functional warming
+ * (ff_warm) the line is also looked up and filled in the cache model, as
+ * the exact run would, with nothing timed or counted. Its dispatch
+ * cycle is added when the phase ends (sample_step), so that the loop
+ * stores as little as it can: every store of ours queues behind the
+ * guest's, which miss. NULL: the whole path, then sample_fill. */
 static inline uint8_t *vcpu_ff(struct vcpu *cpu, gva_t va, unsigned idx)
 {
 	uint64_t vpn = va >> PAGE_SHIFT;
@@ -442,11 +446,15 @@ static inline uint8_t *vcpu_ff(struct vcpu *cpu, gva_t va, unsigned idx)
 
 	if (likely(e->vpn == vpn && e->gen == cpu->mmu.tlb.inval_gen &&
 		   ((e->allow >> (cpu->idx_user + idx)) & 1u))) {
+		uint8_t *p = e->host + (va & (PAGE_SIZE - 1));
+
 		if (idx)
 			cpu->st.stores++;
+		if (cpu->ff_warm)
+			(void)memsys_access(cpu->mmu.mem, (hpa_t)(p - cpu->mmu.hmem.base));
 		if (unlikely(++cpu->ff_acc >= cpu->ff_until))
 			sample_step(cpu);
-		return e->host + (va & (PAGE_SIZE - 1));
+		return p;
 	}
 	return NULL;
 }

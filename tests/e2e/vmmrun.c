@@ -54,15 +54,17 @@ static void parse_csv(struct vmmrun *r)
 	r->nrows = 0;
 	r->ncols = 0;
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *s2 = NULL, *f;
+		char *rest = line, *f;
 		int c = 0;
 
-		for (f = strtok_r(line, ",", &s2); f && c < VMMRUN_MAX_COLS;
-		     f = strtok_r(NULL, ",", &s2), c++) {
+		/* strsep, not strtok: an empty field (an interval with too
+		 * few windows, a text column left empty) is a field */
+		while ((f = strsep(&rest, ",")) != NULL && c < VMMRUN_MAX_COLS) {
 			if (row < 0)
 				r->col[c] = strdup(f);
 			else
 				r->cell[row][c] = strdup(f);
+			c++;
 		}
 		if (row < 0)
 			r->ncols = c;
