@@ -51,6 +51,11 @@ struct sampler {
 	uint64_t	ma0;
 	double		m0[SQ_NR];
 	double		mh0[SX_NR];
+	/* the open whole-path access of a fast-forward (sample_whole_begin) */
+	uint64_t	ff_stops;		/* ff_stop calls so far */
+	uint64_t	pa0, pstops0;
+	double		p0[SQ_NR];
+	double		ph0[SX_NR];
 	/* the open stratum */
 	bool		first;			/* its first window is open */
 	uint64_t	ffa;			/* accesses it fast-forwarded or warmed up */
@@ -229,6 +234,33 @@ static void end_warm(struct vcpu *cpu, struct sampler *s)
 	for (k = 0; k < SX_NR; k++)
 		s->warmh[k] += y[k];
 	s->ffa += cpu->st.accesses - s->ma0;
+}
+
+void sample_whole_begin(struct vcpu *cpu)
+{
+	struct sampler *s = cpu->smp;
+
+	s->pa0 = cpu->st.accesses;
+	s->pstops0 = s->ff_stops;
+	read_q(cpu, s->p0, s->ph0);
+}
+
+void sample_whole_end(struct vcpu *cpu)
+{
+	struct sampler *s = cpu->smp;
+	double x[SQ_NR], y[SX_NR];
+	unsigned k;
+
+	/* it left the fast-forward (and may have come back after the
+	 * guest kernel ran): counted as it ran */
+	if (!s || !cpu->ff || s->ff_stops != s->pstops0)
+		return;
+	since(cpu, s->p0, s->ph0, x, y);
+	for (k = 0; k < SQ_NR; k++)
+		s->warmx[k] += x[k];
+	for (k = 0; k < SX_NR; k++)
+		s->warmh[k] += y[k];
+	s->ffa += cpu->st.accesses - s->pa0;
 }
 
 /* One sample of a accesses whose quantities moved by x (h), into u. */
@@ -438,6 +470,7 @@ static void ff_stop(struct vcpu *cpu, struct sampler *s)
 	uint64_t u = cpu->st.insns_user - s->ff_insns[1] + cpu->ff_acc;
 	uint8_t base = core_set_base(&cpu->core, CORE_BASE_KERNEL);
 
+	s->ff_stops++;
 	cpu->st.accesses += cpu->ff_acc;
 	s->ffa += cpu->ff_acc;
 	cpu->ff_acc = 0;

@@ -158,6 +158,23 @@ void sample_cpl(struct vcpu *cpu, uint8_t cpl);
  * stopped); frees the sampler. Harmless in the exact mode. */
 void sample_stop(struct vcpu *cpu);
 
+/*
+ * sample_whole_begin / sample_whole_end - around an access that takes the
+ * whole path during a fast-forward (a page the fast-forward table does
+ * not hold, or a write its entry does not allow). Such an access belongs
+ * to the fast-forward's population: what it moved of the estimated
+ * quantities is taken out of the as-run totals, like a warm-up's, and
+ * the access joins those the windows stand for. Counting it as it ran
+ * instead biased the estimate, because it is no random member of the
+ * population: on memsweep 4K only stores take it (the first touch of
+ * each page), and the loads left behind miss far less than the windows'
+ * average (+4,096 dTLB misses in 67M; docs/sampling.md). When the access
+ * leaves the fast-forward (a #PF or an exit runs the guest kernel
+ * detailed) it is counted as it ran, kernel work and all.
+ */
+void sample_whole_begin(struct vcpu *cpu);
+void sample_whole_end(struct vcpu *cpu);
+
 /* sample_fill - after an access took the whole path in fast-forward:
  * remember va's translation from the L1 TLB entry that now holds it
  * (idx its access index), if one does. */

@@ -328,23 +328,12 @@ static enum mmu_result miss_fill(struct vcpu *cpu, struct mmu_fault *f, gva_t va
 	return r;
 }
 
-void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
-		      uint64_t *val)
+/* The paged access of vcpu_access_slow: TLB, then the backend's fill,
+ * retried after a #PF or an exit until it completes. */
+static void access_paged(struct vcpu *cpu, struct mmu *m, gva_t va, unsigned acc,
+			 unsigned size, uint64_t *val)
 {
-	struct mmu *m = &cpu->mmu;
-	unsigned tries, idx;
-
-	BUG_ON(size == 0 || size > 8 || (size & (size - 1)) || (va & (size - 1)),
-	       "guest access must be naturally aligned, 1 to 8 bytes");
-	if (!(m->sregs.cr0 & CR0_PG)) {
-		phys_access(cpu, va, acc, size, val);
-		return;
-	}
-	acc = paging_access(cpu, va, acc);
-	idx = ACC_IDX(acc);
-	/* A fast-forward's phase counts the accesses that take this path too. */
-	if (unlikely(cpu->ff) && --cpu->ff_until <= cpu->ff_acc)
-		sample_step(cpu);
+	unsigned tries, idx = ACC_IDX(acc);
 
 	for (tries = 0; tries < MAX_RETRIES; tries++) {
 		struct mmu_fault f;
@@ -392,6 +381,32 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		return;
 	}
 	BUG_ON(1, "guest access does not converge");
+}
+
+void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
+		      uint64_t *val)
+{
+	struct mmu *m = &cpu->mmu;
+
+	BUG_ON(size == 0 || size > 8 || (size & (size - 1)) || (va & (size - 1)),
+	       "guest access must be naturally aligned, 1 to 8 bytes");
+	if (!(m->sregs.cr0 & CR0_PG)) {
+		phys_access(cpu, va, acc, size, val);
+		return;
+	}
+	acc = paging_access(cpu, va, acc);
+	/* A fast-forward's phase counts the accesses that take this path too. */
+	if (unlikely(cpu->ff) && --cpu->ff_until <= cpu->ff_acc)
+		sample_step(cpu);
+	if (unlikely(cpu->ff)) {
+		/* part of the fast-forward's population, not of what ran
+		 * detailed (sample.h, sample_whole_begin) */
+		sample_whole_begin(cpu);
+		access_paged(cpu, m, va, acc, size, val);
+		sample_whole_end(cpu);
+		return;
+	}
+	access_paged(cpu, m, va, acc, size, val);
 }
 
 /*
