@@ -221,19 +221,27 @@ static void warm(struct vcpu *cpu, struct sampler *s, uint64_t det)
 	cpu->sample_at = cpu->st.accesses + s->cfg.warmup;
 }
 
-/* The open warm-up ends: what it counted is taken out of the stratum's
- * as-run totals, and its accesses join those the windows stand for. */
-static void end_warm(struct vcpu *cpu, struct sampler *s)
+/* What moved since q0/h0 (a0 accesses then) joins the fast-forward's
+ * population: taken out of the stratum's as-run totals, its accesses
+ * among those the windows stand for. */
+static void to_population(const struct vcpu *cpu, struct sampler *s, const double q0[SQ_NR],
+			  const double h0[SX_NR], uint64_t a0)
 {
 	double x[SQ_NR], y[SX_NR];
 	unsigned k;
 
-	since(cpu, s->m0, s->mh0, x, y);
+	since(cpu, q0, h0, x, y);
 	for (k = 0; k < SQ_NR; k++)
 		s->warmx[k] += x[k];
 	for (k = 0; k < SX_NR; k++)
 		s->warmh[k] += y[k];
-	s->ffa += cpu->st.accesses - s->ma0;
+	s->ffa += cpu->st.accesses - a0;
+}
+
+/* The open warm-up ends: it joins the population. */
+static void end_warm(struct vcpu *cpu, struct sampler *s)
+{
+	to_population(cpu, s, s->m0, s->mh0, s->ma0);
 }
 
 void sample_whole_begin(struct vcpu *cpu)
@@ -248,19 +256,12 @@ void sample_whole_begin(struct vcpu *cpu)
 void sample_whole_end(struct vcpu *cpu)
 {
 	struct sampler *s = cpu->smp;
-	double x[SQ_NR], y[SX_NR];
-	unsigned k;
 
 	/* it left the fast-forward (and may have come back after the
 	 * guest kernel ran): counted as it ran */
 	if (!s || !cpu->ff || s->ff_stops != s->pstops0)
 		return;
-	since(cpu, s->p0, s->ph0, x, y);
-	for (k = 0; k < SQ_NR; k++)
-		s->warmx[k] += x[k];
-	for (k = 0; k < SX_NR; k++)
-		s->warmh[k] += y[k];
-	s->ffa += cpu->st.accesses - s->pa0;
+	to_population(cpu, s, s->p0, s->ph0, s->pa0);
 }
 
 /* One sample of a accesses whose quantities moved by x (h), into u. */
