@@ -71,6 +71,7 @@ struct opts {
 	struct sample_cfg	sample;		/* --sample (sample.h) */
 	const char		*sample_arg;	/* its value as given (--list-cells) */
 	const char		*warming_arg;	/* --sample-warming as given, or NULL */
+	bool			warming;	/* ... and parsed: caches */
 	/* nesting (issue 15) */
 	enum l1_mmu		l1mmu[MAX_LIST];	/* --l1-mmu */
 	unsigned		n_l1mmu;
@@ -468,9 +469,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		}
 		case OPT_SAMPLE_WARMING: {
 			char err[CLI_ERR_MAX];
-			bool warm;
 
-			if (sample_warming_parse(optarg, &warm, err, sizeof(err)) < 0)
+			if (sample_warming_parse(optarg, &o->warming, err, sizeof(err)) < 0)
 				usage_error("%s", err);
 			o->warming_arg = optarg;
 			break;
@@ -493,16 +493,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s' (see vmm --help)", argv[optind]);
 	/* after the loop: --sample resets the whole configuration */
-	if (o->warming_arg) {
-		char err[CLI_ERR_MAX];
-
-		if (!o->sample.on)
-			usage_error("--sample-warming=%s: needs --sample (the exact mode "
-				    "models every access already)", o->warming_arg);
-		if (sample_warming_parse(o->warming_arg, &o->sample.warm_caches, err,
-					 sizeof(err)) < 0)
-			usage_error("%s", err);
-	}
+	if (o->warming_arg && !o->sample.on)
+		usage_error("--sample-warming=%s: needs --sample (the exact mode "
+			    "models every access already)", o->warming_arg);
+	o->sample.warm_caches = o->warming;
 
 	FOR_EACH_ITEM("--mmu", mmu, s, o->n_mmu, {
 		o->mmu[o->n_mmu] = vmm_backend_find(s);

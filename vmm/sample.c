@@ -51,9 +51,10 @@ struct sampler {
 	uint64_t	ma0;
 	double		m0[SQ_NR];
 	double		mh0[SX_NR];
-	/* the open whole-path access of a fast-forward (sample_whole_begin) */
-	uint64_t	ff_stops;		/* ff_stop calls so far */
-	uint64_t	pa0, pstops0;
+	/* the open whole-path access of a fast-forward (sample_whole_begin);
+	 * ff_stop clears whole: the access left the fast-forward */
+	bool		whole;
+	uint64_t	pa0;
 	double		p0[SQ_NR];
 	double		ph0[SX_NR];
 	/* the open stratum */
@@ -248,8 +249,8 @@ void sample_whole_begin(struct vcpu *cpu)
 {
 	struct sampler *s = cpu->smp;
 
+	s->whole = true;
 	s->pa0 = cpu->st.accesses;
-	s->pstops0 = s->ff_stops;
 	read_q(cpu, s->p0, s->ph0);
 }
 
@@ -259,8 +260,9 @@ void sample_whole_end(struct vcpu *cpu)
 
 	/* it left the fast-forward (and may have come back after the
 	 * guest kernel ran): counted as it ran */
-	if (!s || !cpu->ff || s->ff_stops != s->pstops0)
+	if (!s || !s->whole)
 		return;
+	s->whole = false;
 	to_population(cpu, s, s->p0, s->ph0, s->pa0);
 }
 
@@ -471,7 +473,7 @@ static void ff_stop(struct vcpu *cpu, struct sampler *s)
 	uint64_t u = cpu->st.insns_user - s->ff_insns[1] + cpu->ff_acc;
 	uint8_t base = core_set_base(&cpu->core, CORE_BASE_KERNEL);
 
-	s->ff_stops++;
+	s->whole = false;
 	cpu->st.accesses += cpu->ff_acc;
 	s->ffa += cpu->ff_acc;
 	cpu->ff_acc = 0;

@@ -387,6 +387,7 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 		      uint64_t *val)
 {
 	struct mmu *m = &cpu->mmu;
+	bool whole;
 
 	BUG_ON(size == 0 || size > 8 || (size & (size - 1)) || (va & (size - 1)),
 	       "guest access must be naturally aligned, 1 to 8 bytes");
@@ -398,15 +399,14 @@ void vcpu_access_slow(struct vcpu *cpu, gva_t va, unsigned acc, unsigned size,
 	/* A fast-forward's phase counts the accesses that take this path too. */
 	if (unlikely(cpu->ff) && --cpu->ff_until <= cpu->ff_acc)
 		sample_step(cpu);
-	if (unlikely(cpu->ff)) {
-		/* part of the fast-forward's population, not of what ran
-		 * detailed (sample.h, sample_whole_begin) */
+	/* in fast-forward: part of its population, not of what ran
+	 * detailed (sample.h, sample_whole_begin) */
+	whole = unlikely(cpu->ff);
+	if (whole)
 		sample_whole_begin(cpu);
-		access_paged(cpu, m, va, acc, size, val);
-		sample_whole_end(cpu);
-		return;
-	}
 	access_paged(cpu, m, va, acc, size, val);
+	if (whole)
+		sample_whole_end(cpu);
 }
 
 /*
